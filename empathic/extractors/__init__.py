@@ -1,0 +1,63 @@
+"""Feature extractors and their registry.
+
+An extractor turns the rows of utterances.csv into one or more modality feature sets
+(:class:`empathic.store.Features`). The driver (`stages/extract.py`) loads params and the
+utterance table, calls :func:`get`, runs it, writes each modality file and its failure
+manifest, and enforces ``features.max_failed_fraction``.
+
+Contract of an extractor module: it defines a subclass of :class:`Extractor` and registers it
+with :func:`register`. ``extract`` returns one :class:`Result` per modality it writes, with
+rows in the order of the given table. Failed rows: ``ok`` False, NaN vectors, a reason.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..store import Features
+
+# extractor name -> (module, modalities it writes)
+REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "text": ("empathic.extractors.text", ("text",)),
+    "audio": ("empathic.extractors.audio", ("audio",)),
+    "face": ("empathic.extractors.face", ("video", "landmarks")),
+}
+
+_CLASSES: dict[str, type] = {}
+
+
+@dataclass
+class Result:
+    features: Features
+    reasons: dict[str, str] = field(default_factory=dict)   # utt_id -> reason, for ok=False rows
+
+
+class Extractor:
+    name: str = ""
+    version: str = "1"
+
+    def __init__(self, params: dict, root: Path, workers: int, progress: bool = True):
+        """params: this extractor's section (features.<name>); root: data.root."""
+        self.params = params
+        self.root = Path(root)
+        self.workers = workers
+        self.progress = progress
+
+    def extract(self, utts: pd.DataFrame) -> dict[str, Result]:  # modality -> Result
+        raise NotImplementedError
+
+
+def register(cls: type) -> type:
+    _CLASSES[cls.name] = cls
+    return cls
+
+
+def get(name: str) -> type:
+    if name not in REGISTRY:
+        from ..errors import ParamError
+        raise ParamError(f"unknown extractor '{name}'; expected one of {sorted(REGISTRY)}")
+    importlib.import_module(REGISTRY[name][0])
+    return _CLASSES[name]

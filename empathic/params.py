@@ -1,0 +1,80 @@
+"""Reading params.yaml: one place that loads, looks up and validates params."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from .errors import ParamError
+
+PARAMS_FILE = os.environ.get("EMPATHIC_PARAMS", "params.yaml")
+
+_MISSING = object()
+
+
+def load(path: str | os.PathLike | None = None) -> dict:
+    """Load the params file (default: ./params.yaml, or $EMPATHIC_PARAMS)."""
+    p = Path(path or PARAMS_FILE)
+    if not p.is_file():
+        raise ParamError(f"params file not found: {p} (run from the repository root)")
+    try:
+        with open(p, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except yaml.YAMLError as e:
+        raise ParamError(f"{p}: not valid YAML: {e}".replace("\n", " ")) from None
+    if not isinstance(data, dict):
+        raise ParamError(f"{p}: top level must be a mapping")
+    return data
+
+
+def get(params: dict, dotted: str, default: Any = _MISSING) -> Any:
+    """Look up 'a.b.c'; a missing key without default is a ParamError naming it."""
+    cur: Any = params
+    for part in dotted.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            if default is _MISSING:
+                raise ParamError(f"missing param '{dotted}' in {PARAMS_FILE}")
+            return default
+    return cur
+
+
+def choice(params: dict, dotted: str, allowed: Iterable[str], default: Any = _MISSING) -> str:
+    v = get(params, dotted, default)
+    allowed = list(allowed)
+    if v not in allowed:
+        raise ParamError(f"param '{dotted}' is {v!r}; expected one of {allowed}")
+    return v
+
+
+def number(params: dict, dotted: str, default: Any = _MISSING, *, lo: float | None = None,
+           hi: float | None = None, integer: bool = False) -> float | int:
+    v = get(params, dotted, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ParamError(f"param '{dotted}' is {v!r}; expected a number")
+    if integer and int(v) != v:
+        raise ParamError(f"param '{dotted}' is {v!r}; expected a whole number")
+    if lo is not None and v < lo:
+        raise ParamError(f"param '{dotted}' is {v!r}; must be >= {lo}")
+    if hi is not None and v > hi:
+        raise ParamError(f"param '{dotted}' is {v!r}; must be <= {hi}")
+    return int(v) if integer else v
+
+
+def subset(params: dict, dotted: str, allowed: Iterable[str], default: Any = _MISSING) -> list[str]:
+    v = get(params, dotted, default)
+    if isinstance(v, str):
+        v = [v]
+    allowed = list(allowed)
+    if not isinstance(v, list) or not v or any(x not in allowed for x in v):
+        raise ParamError(f"param '{dotted}' is {v!r}; expected a non-empty list from {allowed}")
+    return list(v)
+
+
+def workers(params: dict, dotted: str = "features.workers") -> int:
+    """Worker count: 0 or missing means all cores."""
+    n = number(params, dotted, 0, lo=0, integer=True)
+    return n or (os.cpu_count() or 1)

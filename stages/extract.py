@@ -1,0 +1,80 @@
+"""Stage extract@<name>: utterances.csv -> features/<modality>.h5 (+ failures manifest).
+
+    python -m stages.extract text     # features/text.h5
+    python -m stages.extract audio    # features/audio.h5
+    python -m stages.extract face     # features/video.h5 and features/landmarks.h5
+
+Reads params `features.<name>`, `features.workers`, `features.max_failed_fraction` and
+`data.root`. Failed rows are NaN with a reason in features/<modality>.failures.csv; the stage
+exits with one line when the failed fraction passes features.max_failed_fraction.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from empathic import cli, extractors, params as P, store
+from empathic.atomic import write_csv
+from empathic.errors import TooManyFailures
+from empathic.tables import load_utterances
+
+FEATURES_DIR = Path("features")
+
+
+def write_outputs(results: dict, out_dir: Path = FEATURES_DIR) -> None:
+    for modality, res in results.items():
+        store.write(out_dir / f"{modality}.h5", res.features)
+        failed = [u for u, ok in zip(res.features.ids, res.features.ok) if not ok]
+        rows = [(u, res.reasons.get(u, "unknown")) for u in failed]
+        write_csv(out_dir / f"{modality}.failures.csv", pd.DataFrame(rows, columns=["utt_id", "reason"]))
+
+
+def check_failures(results: dict, max_failed: float) -> None:
+    for modality, res in results.items():
+        n = len(res.features)
+        bad = int((~res.features.ok).sum())
+        if n and bad / n > max_failed:
+            top = pd.Series(list(res.reasons.values())).value_counts().head(3)
+            raise TooManyFailures(
+                f"{modality}: {bad}/{n} utterances failed ({bad / n:.1%} > "
+                f"features.max_failed_fraction={max_failed}); see features/{modality}.failures.csv"
+                f" (most common: {'; '.join(f'{k} x{v}' for k, v in top.items())})")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m stages.extract", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name", choices=sorted(extractors.REGISTRY), help="which extractor to run")
+    ap.add_argument("--utterances", default="data/pairs/utterances.csv")
+    ap.add_argument("--out", default=str(FEATURES_DIR), help="output folder (default: features)")
+    ap.add_argument("--no-progress", action="store_true")
+    a = ap.parse_args(argv)
+
+    prm = P.load()
+    section = P.get(prm, f"features.{a.name}")
+    workers = P.workers(prm)
+    max_failed = P.number(prm, "features.max_failed_fraction", lo=0, hi=1)
+    root = Path(P.get(prm, "data.root"))
+    utts = load_utterances(a.utterances)
+
+    cls = extractors.get(a.name)
+    ex = cls(section, root=root, workers=workers, progress=not a.no_progress)
+    results = ex.extract(utts)
+    for modality, res in results.items():
+        res.features.attrs.setdefault("extractor", a.name)
+        res.features.attrs.setdefault("extractor_version", cls.version)
+        res.features.attrs.setdefault("params", json.dumps(section, sort_keys=True))
+    # Write first (the manifest is what a user needs to see why), then judge the threshold.
+    write_outputs(results, Path(a.out))
+    for modality, res in results.items():
+        bad = int((~res.features.ok).sum())
+        print(f"{modality}: {len(res.features)} utterances, {bad} failed -> {a.out}/{modality}.h5")
+    check_failures(results, max_failed)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
