@@ -3,6 +3,8 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+# Stage commands say `python`: make it the venv's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1

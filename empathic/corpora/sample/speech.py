@@ -1,0 +1,107 @@
+"""Speech synthesis with espeak-ng through the pip package `espeakng-loader`.
+
+The package bundles libespeak-ng and its data folder; we call the C API with ctypes in
+synchronous mode, collect the 22,050 Hz samples from the synth callback and resample them to
+16 kHz mono int16. Prosody (rate, pitch, pitch range, volume) is set per utterance.
+espeak-ng is deterministic: the same text and settings give the same samples.
+"""
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from ...errors import EmpathicError
+
+SAMPLE_RATE = 16000
+
+# espeak_ng C enums (speak_lib.h)
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                             ctypes.c_void_p)
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """espeak-ng settings: words/minute, pitch 0-99, pitch range 0-99, volume 0-200."""
+    rate: int
+    pitch: int
+    range: int
+    volume: int
+
+
+class _Espeak:
+    """One initialised libespeak-ng per process (the library keeps global state)."""
+
+    def __init__(self) -> None:
+        try:
+            import espeakng_loader
+            self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+            data = espeakng_loader.get_data_path()
+        except (ImportError, OSError, RuntimeError) as e:
+            raise EmpathicError(f"espeak-ng not available (pip package espeakng-loader): {e}") \
+                from None
+        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                               ctypes.c_int]
+        self.rate_in = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0,
+                                                  data.encode(), 0)
+        if self.rate_in <= 0:
+            raise EmpathicError(f"espeak-ng failed to initialise with data at {data}")
+        self.chunks: list[np.ndarray] = []
+        self._cb = _CALLBACK(self._collect)  # keep a reference: ctypes does not
+        self.lib.espeak_SetSynthCallback(self._cb)
+        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self.lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint,
+                                          ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
+                                          ctypes.c_void_p, ctypes.c_void_p]
+
+    def _collect(self, wav, n, events) -> int:
+        if wav and n > 0:
+            self.chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+        return 0
+
+    def synth(self, text: str, voice: str, p: Prosody) -> np.ndarray:
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise EmpathicError(f"espeak-ng has no voice {voice!r}")
+        for key, val in ((_RATE, p.rate), (_PITCH, p.pitch), (_RANGE, p.range),
+                         (_VOLUME, p.volume)):
+            self.lib.espeak_SetParameter(key, int(val), 0)
+        self.chunks = []
+        buf = text.encode("utf-8") + b"\0"
+        rc = self.lib.espeak_Synth(buf, len(buf), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        self.lib.espeak_Synchronize()
+        if rc != 0 or not self.chunks:
+            raise EmpathicError(f"espeak-ng failed to synthesise {text!r} (code {rc})")
+        return np.concatenate(self.chunks)
+
+
+@lru_cache(maxsize=1)
+def _engine() -> _Espeak:
+    return _Espeak()
+
+
+def synthesize(text: str, voice: str, prosody: Prosody) -> np.ndarray:
+    """Speak `text` with an espeak-ng voice name (e.g. 'en-us+f3'); int16 samples at 16 kHz."""
+    eng = _engine()
+    x = eng.synth(text, voice, prosody).astype(np.float64)
+    g = np.gcd(SAMPLE_RATE, eng.rate_in)
+    y = resample_poly(x, SAMPLE_RATE // g, eng.rate_in // g)
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
+def envelope(samples: np.ndarray, fps: float, sr: int = SAMPLE_RATE) -> np.ndarray:
+    """RMS loudness per video frame, scaled to 0-1 by the utterance's 95th percentile."""
+    hop = sr / fps
+    n = max(1, int(np.ceil(len(samples) / hop)))
+    x = samples.astype(np.float64) / 32768.0
+    rms = np.array([np.sqrt(np.mean(x[int(i * hop):int((i + 1) * hop)] ** 2) + 1e-12)
+                    for i in range(n)])
+    ref = np.percentile(rms, 95)
+    return np.clip(rms / ref, 0.0, 1.0) if ref > 1e-4 else np.zeros(n)
