@@ -1,0 +1,63 @@
+"""Evaluation protocols written out as folds: the sessions of train, val and test per fold.
+
+    folds = make_folds(["Ses01", ..., "Ses05"], "loso-session", val_sessions=1)
+    for fold in select_folds(folds, prm["split"]["folds"]): ...
+
+Leave-one-session-out (`loso-session`): each session is the test set once; validation is the
+`val_sessions` sessions that follow the test session (cyclically), so it comes from the
+training sessions only; on IEMOCAP and KEMDy every session has its own speakers, so each fold
+is speaker-independent.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from .errors import ParamError
+
+
+def loso_session(sessions: list[str], val_sessions: int) -> list[dict]:
+    """One fold per session: test = it, val = the next `val_sessions` (cyclic), train = rest."""
+    n = len(sessions)
+    if n < val_sessions + 2:
+        raise ParamError(
+            f"split.val_sessions={val_sessions} needs at least {val_sessions + 2} sessions for "
+            f"loso-session (test, val and at least one training session); the corpus has {n}: "
+            f"{sessions}")
+    folds = []
+    for i, test in enumerate(sessions):
+        rest = [sessions[(i + k) % n] for k in range(1, n)]
+        folds.append({"name": test, "train": sorted(rest[val_sessions:]),
+                      "val": rest[:val_sessions], "test": [test]})
+    return folds
+
+
+SCHEMES: dict[str, Callable[[list[str], int], list[dict]]] = {"loso-session": loso_session}
+
+
+def make_folds(sessions: Iterable[str], scheme: str = "loso-session", val_sessions: int = 1) -> dict:
+    """The folds.json document for the given sessions (order-independent, deterministic)."""
+    if scheme not in SCHEMES:
+        raise ParamError(f"param 'split.scheme' is {scheme!r}; expected one of {sorted(SCHEMES)}")
+    if isinstance(val_sessions, bool) or not isinstance(val_sessions, int) or val_sessions < 1:
+        raise ParamError(f"param 'split.val_sessions' is {val_sessions!r}; expected a whole number >= 1")
+    sessions = sorted(set(sessions))
+    return {"protocol": scheme, "val_sessions": val_sessions,
+            "folds": SCHEMES[scheme](sessions, val_sessions)}
+
+
+def select_folds(folds: dict, selection: str | list[str]) -> list[dict]:
+    """The folds named by `split.folds`: 'all', one fold name, or a list of fold names.
+
+    Folds come back in folds.json order; an unknown name is a ParamError listing the known ones.
+    """
+    names = [f["name"] for f in folds["folds"]]
+    if selection == "all":
+        return list(folds["folds"])
+    wanted = [selection] if isinstance(selection, str) else selection
+    if not isinstance(wanted, list) or not wanted or not all(isinstance(w, str) for w in wanted):
+        raise ParamError(f"param 'split.folds' is {selection!r}; expected 'all' or a list of "
+                         f"fold names from {names}")
+    unknown = [w for w in wanted if w not in names]
+    if unknown:
+        raise ParamError(f"param 'split.folds' names unknown folds {unknown}; folds are {names}")
+    return [f for f in folds["folds"] if f["name"] in wanted]
