@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 
 from .corpora.iemocap import read_iemocap
+from .corpora.kemdy19 import read_kemdy19
+from .corpora.kemdy20 import read_kemdy20
 from .errors import CorpusError, ParamError
 from .tables import PAIR_COLUMNS, UTTERANCE_COLUMNS
 
@@ -23,6 +25,8 @@ from .tables import PAIR_COLUMNS, UTTERANCE_COLUMNS
 # DataFrame with at least UTTERANCE_COLUMNS (kemdy19 / kemdy20 readers plug in here).
 READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "iemocap": read_iemocap,
+    "kemdy19": read_kemdy19,
+    "kemdy20": read_kemdy20,
 }
 GENDERS = ("F", "M", "any")
 ORDER = ["session", "dialog", "start", "end", "utt_id"]

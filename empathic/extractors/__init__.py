@@ -24,6 +24,7 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
     "text": ("empathic.extractors.text", ("text",)),
     "audio": ("empathic.extractors.audio", ("audio",)),
     "face": ("empathic.extractors.face", ("video", "landmarks")),
+    "physio": ("empathic.extractors.physio", ("physio",)),
 }
 
 _CLASSES: dict[str, type] = {}
