@@ -43,9 +43,9 @@ def repo() -> Path:
 
 
 # The tiny sample corpus shared by the tests that need real signals: 3 sessions (LOSO with one
-# validation session still works), 2 dialogues each, 6 turns a dialogue.
+# validation session still works), 2 dialogues each, 6 turns a dialogue, 10 fps video.
 TINY_SAMPLE = {"layout": "iemocap", "seed": 7, "sessions": 3, "dialogs_per_session": 2,
-               "turns_per_dialog": 6}
+               "turns_per_dialog": 6, "fps": 10}
 
 
 @dataclass

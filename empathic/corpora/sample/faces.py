@@ -1,0 +1,260 @@
+"""Animated actor faces made from `skimage.data.astronaut()`.
+
+The photo's 68 dlib landmarks are fixed below (ASTRONAUT_LANDMARKS). Each actor is a distinct look of that face
+(mirroring, colour gains, a face-shape warp of jaw, chin, eyes and nose) placed in a half video
+frame. A piecewise-affine warp of the landmarks (one affine map per Delaunay triangle, applied to
+the face box only, through one `cv2.remap`) renders a small bank of frames per actor: every
+expression x mouth-opening level, each rendered the first time a video needs it. Videos are
+composed from the bank, so no warping happens per video frame.
+
+Expressions (offsets in units of the inter-ocular distance, x measured outward from the face's
+midline so they read the same on mirrored actors):
+  hap/exc: mouth corners up and out, lower lids up (exc: stronger, brows raised, mouth ajar);
+  sad: mouth corners down, inner brows up, outer brows down;
+  ang/fru: brows down and drawn together (fru: milder), corners down a little;
+  neu: no offset.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+from ...errors import EmpathicError
+
+MOUTH_LEVELS = 4          # bank frames per expression: mouth opening 0, 1/3, 2/3, 1
+FACE_WIDTH = 0.52         # jaw width as a fraction of the half frame's width
+FACE_CENTRE_Y = 0.47      # face centre as a fraction of the half frame's height
+MOUTH_COLOUR = (30, 18, 60)    # BGR, inside of the open mouth
+TEETH_COLOUR = (205, 215, 225)
+
+# (landmark indices, outward dx, dy) per expression; units: inter-ocular distance.
+_BROWS = list(range(17, 27))
+_INNER_BROWS = [20, 21, 22, 23]
+_OUTER_BROWS = [17, 18, 25, 26]
+_CORNERS = [48, 54, 60, 64]
+_LOWER_LIDS = [40, 41, 46, 47]
+_OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
+    "neu": [],
+    "hap": [(_CORNERS, 0.07, -0.12), ([49, 53, 61, 63], 0.03, -0.05), (_LOWER_LIDS, 0, -0.03),
+            (_BROWS, 0, -0.03)],
+    "exc": [(_CORNERS, 0.10, -0.17), ([49, 53, 61, 63], 0.04, -0.07), (_LOWER_LIDS, 0, -0.04),
+            (_BROWS, 0, -0.12)],
+    "sad": [(_CORNERS, -0.02, 0.13), ([21, 22], 0, -0.17), ([20, 23], 0, -0.10),
+            (_OUTER_BROWS, 0, 0.05), ([37, 38, 43, 44], 0, 0.03)],
+    "ang": [(_BROWS, 0, 0.10), ([21, 22], -0.07, 0.09), ([20, 23], -0.04, 0.05),
+            (_CORNERS, -0.02, 0.05), ([37, 38, 43, 44], 0, -0.03)],
+    "fru": [(_BROWS, 0, 0.05), ([21, 22], -0.04, 0.05), (_CORNERS, -0.01, 0.07)],
+}
+_BASE_OPEN = {"exc": 0.15}   # mouth ajar even when silent
+# Mouth opening 1.0: lower lip and chin move down, corners a little.
+_OPEN = [([65, 66, 67, 55, 56, 57, 58, 59], 0, 0.50), ([48, 54, 60, 64], -0.02, 0.22),
+         ([61, 62, 63], 0, -0.04), ([7, 8, 9], 0, 0.36), ([5, 6, 10, 11], 0, 0.22),
+         ([4, 12], 0, 0.10)]
+
+
+def landmark_model() -> Path:
+    """The dlib 68-point model shipped in the pip package face-recognition-models."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    path = spec and Path(spec.origin).parent / "models" / "shape_predictor_68_face_landmarks.dat"
+    if not path or not path.is_file():
+        raise EmpathicError("dlib 68-point model not found: pip install face-recognition-models")
+    return path
+
+
+# dlib's 68 landmarks of skimage.data.astronaut() (frontal detector, no upsampling, then the
+# 68-point predictor): fixed once here so generation needs no dlib model; tests/test_sample.py
+# checks them against dlib.
+ASTRONAUT_LANDMARKS = np.array([
+    [179, 104], [179, 116], [180, 127], [181, 139], [185, 151], [191, 160], [200, 169],
+    [209, 176], [221, 178], [232, 177], [243, 171], [253, 164], [260, 154], [265, 144],
+    [268, 132], [270, 120], [272, 108], [186, 94], [192, 88], [200, 87], [208, 89], [216, 92],
+    [236, 93], [244, 91], [252, 91], [260, 92], [265, 98], [225, 103], [225, 111], [225, 119],
+    [225, 127], [214, 131], [219, 132], [224, 134], [229, 133], [234, 132], [195, 101],
+    [200, 98], [207, 98], [212, 104], [206, 104], [199, 104], [238, 105], [244, 101],
+    [250, 101], [255, 104], [250, 107], [244, 106], [201, 140], [209, 139], [218, 139],
+    [223, 141], [229, 140], [237, 140], [245, 141], [237, 151], [229, 155], [222, 156],
+    [216, 155], [208, 150], [204, 141], [217, 143], [223, 144], [229, 143], [243, 142],
+    [229, 150], [223, 150], [217, 150]], dtype=np.float64)
+
+
+@lru_cache(maxsize=1)
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut photo (BGR) and its 68 landmarks (x, y)."""
+    from skimage import data
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), ASTRONAUT_LANDMARKS
+
+
+@lru_cache(maxsize=1)
+def _dlib_models():
+    import dlib
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(landmark_model()))
+
+
+def dlib_landmarks(bgr: np.ndarray) -> np.ndarray | None:
+    """68 landmarks (x, y) of the largest face dlib finds in `bgr`, or None."""
+    detector, predictor = _dlib_models()
+    rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+    rects = detector(rgb, 0)
+    if not rects:
+        return None
+    rect = max(rects, key=lambda r: r.area())
+    shape = predictor(rgb, rect)
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What makes an actor's face distinct."""
+    mirror: bool
+    gains: tuple[float, float, float]   # BGR colour gains
+    jaw: float       # jaw width factor
+    chin: float      # chin drop (inter-ocular units)
+    eyes: float      # eye size factor
+    nose: float      # nose width factor
+
+    @staticmethod
+    def draw(rng: np.random.Generator, mirror: bool) -> "Look":
+        gains = tuple(float(g) for g in rng.uniform(0.85, 1.15, 3))
+        return Look(mirror, gains, float(rng.uniform(0.9, 1.1)), float(rng.uniform(-0.1, 0.15)),
+                    float(rng.uniform(0.85, 1.2)), float(rng.uniform(0.85, 1.2)))
+
+
+def _move(pts: np.ndarray, cx: float, unit: float, spec) -> np.ndarray:
+    """Apply (indices, outward dx, dy) offsets; x is measured away from the midline cx."""
+    out = pts.copy()
+    for idx, dx, dy in spec:
+        side = np.sign(pts[idx, 0] - cx)
+        out[idx, 0] += side * dx * unit
+        out[idx, 1] += dy * unit
+    return out
+
+
+def _scale_about(pts: np.ndarray, idx, fx: float, fy: float) -> None:
+    c = pts[idx].mean(axis=0)
+    pts[idx] = c + (pts[idx] - c) * (fx, fy)
+
+
+class ActorFace:
+    """One actor: a base half frame and its bank of expression x mouth frames (BGR)."""
+
+    def __init__(self, look: Look, half_w: int, half_h: int) -> None:
+        img, pts = astronaut()
+        if look.mirror:
+            img = img[:, ::-1]
+            pts = pts.copy()
+            pts[:, 0] = img.shape[1] - 1 - pts[:, 0]
+        img = np.clip(img.astype(np.float32) * np.float32(look.gains), 0, 255).astype(np.uint8)
+        jaw_w = pts[16, 0] - pts[0, 0] if not look.mirror else pts[0, 0] - pts[16, 0]
+        s = FACE_WIDTH * half_w / abs(jaw_w)
+        c = pts.mean(axis=0)
+        m = np.array([[s, 0, half_w / 2 - s * c[0]], [0, s, half_h * FACE_CENTRE_Y - s * c[1]]])
+        self.base = cv2.warpAffine(img, m, (half_w, half_h), flags=cv2.INTER_AREA,
+                                   borderMode=cv2.BORDER_REFLECT)
+        self.points = pts @ m[:, :2].T + m[:, 2]
+        self.cx = float(self.points[27:31, 0].mean())
+        self.unit = float(np.linalg.norm(self.points[36:42].mean(0) - self.points[42:48].mean(0)))
+        self.shape = self._shaped(look)
+        self.box = self._box(half_w, half_h)
+        self.bank: dict[tuple[str, int], np.ndarray] = {}   # filled as frames are needed
+
+    def _shaped(self, look: Look) -> np.ndarray:
+        p = self.points.copy()
+        p[0:17, 0] = self.cx + (p[0:17, 0] - self.cx) * look.jaw
+        p[5:12, 1] += look.chin * self.unit * np.array([0.3, 0.6, 0.9, 1, 0.9, 0.6, 0.3])
+        _scale_about(p, list(range(36, 42)), look.eyes, look.eyes)
+        _scale_about(p, list(range(42, 48)), look.eyes, look.eyes)
+        _scale_about(p, list(range(31, 36)), look.nose, 1.0)
+        return p
+
+    def _box(self, half_w: int, half_h: int) -> tuple[int, int, int, int]:
+        """The warped region: the face's landmarks with a wide margin, inside the half frame."""
+        lo, hi = self.points.min(0), self.points.max(0)
+        size = hi - lo
+        x0, y0 = lo - size * (0.3, 0.55)
+        x1, y1 = hi + size * (0.3, 0.45)
+        return (max(0, int(x0)), max(0, int(y0)), min(half_w, int(x1) + 1),
+                min(half_h, int(y1) + 1))
+
+    def target(self, expression: str, mouth: float) -> np.ndarray:
+        """Landmarks for an expression and a mouth opening in [0, 1]."""
+        p = self.shape.copy()
+        p[[65, 66, 67], 1] = p[[63, 62, 61], 1] + 0.5      # lips closed at rest
+        p = _move(p, self.cx, self.unit, _OFFSETS[expression])
+        opening = min(1.0, _BASE_OPEN.get(expression, 0.0) + mouth)
+        return _move(p, self.cx, self.unit, [(i, dx * opening, dy * opening) for i, dx, dy in _OPEN])
+
+    def render(self, expression: str, mouth: float) -> np.ndarray:
+        dst = self.target(expression, mouth)
+        x0, y0, x1, y1 = self.box
+        frame = self.base.copy()
+        frame[y0:y1, x0:x1] = piecewise_affine(self.base[y0:y1, x0:x1], self.points - (x0, y0),
+                                               dst - (x0, y0))
+        _paint_mouth(frame, dst)
+        return frame
+
+    def frame(self, expression: str, mouth: float) -> np.ndarray:
+        """The bank frame nearest to this mouth opening (rendered on first use)."""
+        k = int(round(min(1.0, max(0.0, mouth)) * (MOUTH_LEVELS - 1)))
+        if (expression, k) not in self.bank:
+            self.bank[expression, k] = self.render(expression, k / (MOUTH_LEVELS - 1))
+        return self.bank[expression, k]
+
+
+def piecewise_affine(img: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                     step: int = 2) -> np.ndarray:
+    """Warp `img` so that points `src` move to `dst`; the image border stays fixed.
+
+    One affine map per Delaunay triangle. The map is continuous and piecewise linear, so it is
+    computed on a grid `step` times coarser and interpolated up (sub-pixel difference, ~4x faster).
+    """
+    h, w = img.shape[:2]
+    border = np.array([(x, y) for x in (0, w / 2, w - 1) for y in (0, h / 2, h - 1)
+                       if (x, y) != (w / 2, h / 2)], dtype=np.float64)
+    s = np.vstack([src, border])
+    d = np.vstack([dst, border])
+    tris = Delaunay(s).simplices
+    hs, ws = (h + step - 1) // step, (w + step - 1) // step
+    ids = np.full((hs, ws), len(tris), dtype=np.int32)
+    affine = np.zeros((len(tris) + 1, 2, 3), dtype=np.float32)
+    affine[-1] = [[1, 0, 0], [0, 1, 0]]                     # pixels outside every triangle
+    for i, t in enumerate(tris):
+        affine[i] = cv2.getAffineTransform(d[t].astype(np.float32), s[t].astype(np.float32))
+        cv2.fillConvexPoly(ids, np.round(d[t] * (16 / step)).astype(np.int32), i, shift=4)
+    ys, xs = _grid(hs, ws, step)
+    a = affine[ids]
+    map_x = a[..., 0, 0] * xs + a[..., 0, 1] * ys + a[..., 0, 2]
+    map_y = a[..., 1, 0] * xs + a[..., 1, 1] * ys + a[..., 1, 2]
+    if step > 1:
+        map_x = cv2.resize(map_x, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        map_y = cv2.resize(map_y, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+@lru_cache(maxsize=8)
+def _grid(hs: int, ws: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full-resolution pixel coordinates of a coarse grid's cells (their centres)."""
+    ys, xs = np.mgrid[0:hs, 0:ws].astype(np.float32)
+    off = (step - 1) / 2
+    return ys * step + off, xs * step + off
+
+
+def _paint_mouth(frame: np.ndarray, pts: np.ndarray) -> None:
+    """Dark mouth inside the inner lips, with a band of upper teeth when it is open enough."""
+    inner = pts[60:68]
+    gap = inner[[5, 6, 7], 1].mean() - inner[[1, 2, 3], 1].mean()
+    if gap < 1.5:
+        return
+    poly = np.round(inner * 16).astype(np.int32)
+    cv2.fillPoly(frame, [poly], MOUTH_COLOUR, cv2.LINE_AA, shift=4)
+    teeth = inner[[0, 1, 2, 3, 4]].copy()
+    lower = teeth.copy()
+    lower[1:4, 1] += min(gap * 0.3, 6)
+    band = np.vstack([teeth, lower[::-1]])
+    cv2.fillPoly(frame, [np.round(band * 16).astype(np.int32)], TEETH_COLOUR, cv2.LINE_AA,
+                 shift=4)
