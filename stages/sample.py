@@ -1,10 +1,13 @@
-"""Stage sample: generate the built-in sample corpus in the real IEMOCAP layout.
+"""Stage sample: generate a built-in sample corpus in a real corpus layout.
 
     python -m stages.sample            # writes <sample.out>/IEMOCAP_full_release
+    python -m stages.sample kemdy19    # writes <sample.out>/KEMDy19
+    python -m stages.sample kemdy20    # writes <sample.out>/KEMDy20
 
-Reads params `sample.*` (sizes, seed, frame size; see empathic.corpora.sample.generate) and
-`features.workers` (processes; never changes the output). The folder is built beside the target
-and renamed into place, so an interrupted run leaves the old corpus (or nothing).
+Reads params `sample.*` (sizes, seed, frame size; see empathic.corpora.sample.generate; the
+KEMDy layouts read `sample.kemdy.*` and `sample.seed`) and `features.workers` (processes; never
+changes the output). The folder is built beside the target and renamed into place, so an
+interrupted run leaves the old corpus (or nothing).
 """
 from __future__ import annotations
 
@@ -15,12 +18,17 @@ from pathlib import Path
 from empathic import cli, params as P
 from empathic.atomic import atomic_path
 from empathic.corpora.sample import generate, validate
+from empathic.corpora.sample.kemdy import generate_kemdy, validate_kemdy
 from empathic.errors import ParamError
+
+FOLDERS = {"iemocap": "IEMOCAP_full_release", "kemdy19": "KEMDy19", "kemdy20": "KEMDy20"}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m stages.sample", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("layout", nargs="?", default="iemocap", choices=sorted(FOLDERS),
+                    help="corpus layout to generate (default: iemocap)")
     ap.add_argument("--workers", type=int, default=None,
                     help="processes (default: params features.workers; 0 = all cores)")
     ap.add_argument("--no-progress", action="store_true")
@@ -30,15 +38,24 @@ def main(argv=None) -> int:
     cfg = P.get(prm, "sample")
     if not isinstance(cfg, dict):
         raise ParamError("param 'sample' must be a mapping")
-    validate(cfg)
-    out = Path(str(P.get(prm, "sample.out"))) / "IEMOCAP_full_release"
+    if a.layout == "iemocap":
+        validate(cfg)
+    else:
+        kcfg = {"seed": cfg.get("seed", 7), **(cfg.get("kemdy") or {})}
+        validate_kemdy(a.layout, kcfg)
+    out = Path(str(P.get(prm, "sample.out"))) / FOLDERS[a.layout]
     workers = P.workers({"w": a.workers}, "w") if a.workers is not None else P.workers(prm)
     t0 = time.perf_counter()
     with atomic_path(out) as tmp:
-        s = generate(tmp, cfg, workers=workers, progress=not a.no_progress)
-    print(f"sample: {s['sessions']} sessions, {s['dialogues']} dialogues, {s['utterances']} "
-          f"utterances, {s['audio_seconds']} s speech, {s['video_seconds']} s video "
-          f"({s['frames']} frames) -> {out} in {time.perf_counter() - t0:.1f} s")
+        if a.layout == "iemocap":
+            s = generate(tmp, cfg, workers=workers, progress=not a.no_progress)
+            extra = f", {s['video_seconds']} s video ({s['frames']} frames)"
+        else:
+            s = generate_kemdy(tmp, a.layout, kcfg, workers=workers, progress=not a.no_progress)
+            extra = f"; quirks: {'; '.join(s['quirks']) or 'none'}"
+    print(f"sample {a.layout}: {s['sessions']} sessions, {s['dialogues']} dialogues, "
+          f"{s['utterances']} utterances, {s['audio_seconds']} s speech{extra} -> {out} in "
+          f"{time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -1,0 +1,469 @@
+"""Sample corpora in the KEMDy19 and KEMDy20 layouts: Korean speech, labels and biosignals.
+
+    generate_kemdy(Path("data/sample/KEMDy20"), "kemdy20", cfg, workers=2, progress=True)
+
+Each dialogue is two participants taking turns. Emotions (KEMDy's seven) follow an empathic
+link: each turn's emotion is drawn from `EMPATHY[e]` of the previous turn's emotion `e`, and the
+listener's own state during a turn IS that next emotion (the reply it is about to give). So the
+KEMDy19 listener rows rate what the partner will answer with. Speech is espeak-ng's Korean voice
+(`ko`) with one voice variant per actor and prosody per emotion; text is Korean templates per
+emotion (cp949 .txt files).
+
+Physiological streams on each participant's own device clock follow the participant's arousal
+(own emotion while speaking, listener state while listening): EDA (4 Hz) tonic level rises with
+arousal and phasic responses come more often; TEMP (4 Hz) drops slightly with arousal; heart
+rate rises with arousal (IBI rows for KEMDy20, a 256 Hz ECG trace for KEMDy19). File layouts:
+see `write_signals19` (per participant and session, under `Original/`, segment ids on the rows,
+the segments' start/end on each clock in the annotation) and `write_signals20` (per participant
+and topic, E4 header lines, segment ids on the rows).
+
+Layout quirks as in the real corpora: two header rows in every annotation CSV, ten raters'
+triples, multi-labels (`happy;neutral`) where raters split evenly, the misspelling `disqust`,
+overlapping turns (KEMDy19), annotation rows in id order (not time order), and missing EDA for
+participant M in the last session's first dialogue: KEMDy20 lacks that biosignal file, KEMDy19
+(whose files span a whole session) has blank E4-EDA/E4-TEMP start/end cells for it, as the real
+Sess01_impro03/04 do; extract@physio must report those segments as failed (about 1 / (4 *
+sessions * dialogs_per_session) of the segments, under the 5 % failure threshold by default).
+
+Randomness comes from `default_rng([seed, session, dialogue, ...])`, so the output does not
+depend on `workers`: same params, byte-identical files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ... import params as P
+from ...errors import ParamError
+from ...parallel import pmap
+from .iemocap_layout import write_wav
+from .speech import SAMPLE_RATE, Prosody, Voice, synthesize
+
+LAYOUTS = ("kemdy19", "kemdy20")
+EMOTIONS = ("neutral", "happy", "surprise", "angry", "sad", "disgust", "fear")
+# Reply emotion given the partner's emotion: one dominant reply (p = 0.6), the rest share 0.4.
+DOMINANT = {"neutral": "happy", "happy": "surprise", "surprise": "neutral", "angry": "fear",
+            "sad": "sad", "disgust": "angry", "fear": "neutral"}
+P_DOMINANT = 0.6
+EMPATHY = np.array([[P_DOMINANT if DOMINANT[a] == b else (1 - P_DOMINANT) / (len(EMOTIONS) - 1)
+                     for b in EMOTIONS] for a in EMOTIONS])
+# Mean (valence, arousal) per emotion on KEMDy's 1-5 scales.
+VA = {"neutral": (3.0, 2.4), "happy": (4.2, 3.6), "surprise": (3.6, 4.2), "angry": (1.6, 4.4),
+      "sad": (1.8, 1.7), "disgust": (1.8, 3.2), "fear": (1.7, 3.9)}
+# espeak rate (words/min), pitch offset, pitch range, volume per emotion.
+PROSODY = {"neutral": (150, 0, 35, 100), "happy": (165, 10, 65, 120),
+           "surprise": (175, 18, 85, 140), "angry": (180, 4, 60, 180), "sad": (110, -12, 12, 70),
+           "disgust": (135, -6, 30, 110), "fear": (170, 12, 70, 95)}
+CONFUSIONS = {"neutral": ("sad", "happy"), "happy": ("neutral", "surprise"),
+              "surprise": ("happy", "fear"), "angry": ("disgust",), "sad": ("neutral", "fear"),
+              "disgust": ("angry", "neutral"), "fear": ("surprise", "sad")}
+TEMPLATES = {
+    "neutral": ("내일 오전 아홉 시에 회의가 있다고 들었어요.", "버스를 타면 시내까지 이십 분 정도 걸려요.",
+                "서류는 두 번째 서랍에 넣어 두었습니다."),
+    "happy": ("오늘 와 줘서 정말 고마워요, 너무 기뻐요.", "이번 주에 들은 소식 중에 제일 좋은 소식이에요.",
+              "덕분에 오늘 하루가 정말 즐거웠어요."),
+    "surprise": ("어머, 정말이에요? 전혀 몰랐어요!", "세상에, 벌써 다 끝났다고요?",
+                 "진짜요? 그런 일이 있었을 줄은 상상도 못 했어요!"),
+    "angry": ("도대체 몇 번을 말해야 알아듣는 거야!", "이건 정말 말도 안 되는 일이라고 생각해요!",
+              "약속을 또 어기다니 정말 화가 나요!"),
+    "sad": ("요즘은 아무것도 하고 싶지가 않아요.", "그 친구가 떠난 뒤로 너무 외로워요.",
+            "결국 시험에 떨어졌어요, 정말 속상해요."),
+    "disgust": ("으, 냄새가 너무 역겨워서 못 참겠어요.", "그런 행동은 정말 보기 싫어요.",
+                "이 음식은 상한 것 같아요, 치워 주세요."),
+    "fear": ("밖에서 이상한 소리가 들려서 무서워요.", "혹시 무슨 일이 생길까 봐 너무 불안해요.",
+             "어두운 길을 혼자 걷는 게 겁이 나요."),
+}
+N_RATERS = 10
+EDA_RATE, TEMP_RATE, ECG_RATE = 4.0, 4.0, 256.0
+DIALOG_GAP_S = 10.0             # between a session's dialogues on the devices' clocks
+CLOCK20_START = 1.6e9           # KEMDy20 timestamps: E4 unix time
+
+
+@dataclass(frozen=True)
+class Config:
+    layout: str
+    seed: int
+    sessions: int
+    dialogs_per_session: int
+    turns_per_dialog: int
+    overlap_rate: float
+
+
+def validate_kemdy(layout: str, cfg: dict) -> Config:
+    """The `sample` keys this generator reads; a bad value is one ParamError naming it."""
+    if layout not in LAYOUTS:
+        raise ParamError(f"param 'sample.layout' is {layout!r}; KEMDy layouts are {list(LAYOUTS)}")
+    p = {"sample": cfg}
+    return Config(
+        layout=layout,
+        seed=P.number(p, "sample.seed", 7, lo=0, integer=True),
+        sessions=P.number(p, "sample.sessions", 3, lo=3, hi=99, integer=True),
+        dialogs_per_session=P.number(p, "sample.dialogs_per_session", 2, lo=1, hi=40,
+                                     integer=True),
+        turns_per_dialog=P.number(p, "sample.turns_per_dialog", 8, lo=2, hi=200, integer=True),
+        overlap_rate=P.number(p, "sample.overlap_rate", 0.3, lo=0, hi=0.9))
+
+
+@dataclass(frozen=True)
+class Dialog:
+    session: int
+    index: int
+    topic: str                         # impro01 (KEMDy19) / script01 (KEMDy20)
+    users: tuple[str, str]             # participant names of F and M in file names
+
+    @property
+    def name(self) -> str:
+        return f"Sess{self.session:02d}_{self.topic}"
+
+
+def plan(c: Config) -> list[Dialog]:
+    out = []
+    for s in range(1, c.sessions + 1):
+        users = (("F", "M") if c.layout == "kemdy19"
+                 else (f"User{2 * s - 1:03d}F", f"User{2 * s:03d}M"))
+        for j in range(c.dialogs_per_session):
+            topic = f"impro{j + 1:02d}" if c.layout == "kemdy19" else f"script{j + 1:02d}"
+            out.append(Dialog(s, j, topic, users))
+    return out
+
+
+def segment_id(c: Config, d: Dialog, gender: str, n: int) -> str:
+    if c.layout == "kemdy19":
+        return f"{d.name}_{gender}{n:03d}"
+    return f"{d.name}_{d.users['FM'.index(gender)]}_{n:03d}"
+
+
+def draw_turns(c: Config, d: Dialog, rng: np.random.Generator) -> list[dict]:
+    """Alternating speakers; each emotion replies to the previous one through EMPATHY; the
+    listener's state during a turn is the emotion of the reply that follows it."""
+    emos = [EMOTIONS[rng.integers(len(EMOTIONS))]]
+    for _ in range(c.turns_per_dialog):
+        emos.append(EMOTIONS[rng.choice(len(EMOTIONS), p=EMPATHY[EMOTIONS.index(emos[-1])])])
+    first = "FM"[rng.integers(2)]
+    count = {"F": 0, "M": 0}
+    turns = []
+    for t in range(c.turns_per_dialog):
+        g = first if t % 2 == 0 else ("M" if first == "F" else "F")
+        count[g] += 1
+        emo = emos[t]
+        turns.append(dict(id=segment_id(c, d, g, count[g]), gender=g, emotion=emo,
+                          listener_emotion=emos[t + 1],
+                          text=TEMPLATES[emo][rng.integers(len(TEMPLATES[emo]))]))
+    return turns
+
+
+def voice_of(c: Config, session: int, gender: str) -> tuple[Voice, int]:
+    rng = np.random.default_rng([c.seed, session, ord(gender), 11])
+    voice = Voice(f"kem{session:02d}{gender.lower()}", gender == "F",
+                  float(rng.uniform(0.92, 1.08)))
+    return voice, int(rng.integers(45, 60) if gender == "F" else rng.integers(30, 45))
+
+
+def speak(c: Config, d: Dialog, turns: list[dict]) -> list[np.ndarray]:
+    out = []
+    for t in turns:
+        voice, base = voice_of(c, d.session, t["gender"])
+        rate, dpitch, rng_, vol = PROSODY[t["emotion"]]
+        out.append(synthesize(t["text"], voice, Prosody(rate, base + dpitch, rng_, vol),
+                              language="ko"))
+    return out
+
+
+def place(c: Config, turns: list[dict], audio: list[np.ndarray], rng: np.random.Generator) -> None:
+    """Start/end times: KEMDy19 turns sometimes overlap the previous one; KEMDy20 never do
+    (a biosignal sample carries one segment id)."""
+    prev = None
+    for t, x in zip(turns, audio):
+        dur = len(x) / SAMPLE_RATE
+        if prev is None:
+            start = 0.5 + rng.uniform(0, 0.5)
+        elif c.layout == "kemdy19" and rng.random() < c.overlap_rate:
+            start = max(prev["end"] - rng.uniform(0.15, 0.6), prev["start"] + 0.3)
+        else:
+            start = prev["end"] + rng.uniform(0.2, 0.8)
+        t["start"], t["end"] = round(start, 3), round(start + dur, 3)
+        prev = t
+
+
+def rate(emotion: str, rng: np.random.Generator) -> dict:
+    """Ten raters' labels and 1-5 valence/arousal; the total is the majority label (an even
+    split of the top two is a multi-label `a;b`) and the mean ratings."""
+    alt = CONFUSIONS[emotion]
+    labels = [emotion if rng.random() < 0.7 else alt[rng.integers(len(alt))]
+              for _ in range(N_RATERS)]
+    counts = sorted(((labels.count(e), e) for e in set(labels)), reverse=True)
+    total = counts[0][1] if len(counts) == 1 or counts[0][0] > counts[1][0] else \
+        ";".join(sorted((counts[0][1], counts[1][1])))
+    va = np.clip(np.round(np.array(VA[emotion]) + rng.normal(0, 0.6, (N_RATERS, 2))), 1, 5)
+    return dict(total=total, labels=labels, va=va, mean=va.mean(axis=0).round(2))
+
+
+def _spell(label: str) -> str:
+    """The corpus misspelling of disgust."""
+    return label.replace("disgust", "disqust")
+
+
+# ------------------------------------------------------------------------------ biosignals
+
+def arousal_track(t: np.ndarray, turns: list[dict], gender: str) -> np.ndarray:
+    """A participant's arousal over time: own emotion while speaking, the listener state while
+    the partner speaks, held in between."""
+    a = np.full(len(t), np.nan)
+    for tr in turns:
+        emo = tr["emotion"] if tr["gender"] == gender else tr["listener_emotion"]
+        m = (t >= tr["start"]) & (t <= tr["end"])
+        if tr["gender"] == gender or np.isnan(a[m]).all():
+            a[m] = VA[emo][1]
+    idx = np.where(~np.isnan(a), np.arange(len(a)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    a = a[idx]
+    return np.where(np.isnan(a), VA["neutral"][1], a)
+
+
+def _smooth(x: np.ndarray, fs: float, tau: float) -> np.ndarray:
+    k = 1.0 - np.exp(-1.0 / (fs * tau))
+    out = np.empty_like(x)
+    acc = x[0]
+    for i, v in enumerate(x):
+        acc += k * (v - acc)
+        out[i] = acc
+    return out
+
+
+def signals(t_end: float, turns: list[dict], gender: str, rng: np.random.Generator,
+            ecg: bool) -> dict:
+    """One participant's streams over a dialogue, on its wav clock: {name: (times, values)}
+    for eda, temp, ibi (interval at each beat) and, when `ecg`, a 256 Hz ECG trace."""
+    t = np.arange(0.0, t_end, 1 / EDA_RATE)
+    a = arousal_track(t, turns, gender)
+    eda = 1.0 + 0.6 * (_smooth(a, EDA_RATE, 1.5) - 1.0)
+    for onset in t[rng.random(len(t)) < 0.08 * a / EDA_RATE]:    # ~0.3 responses/s at a = 4
+        dt = t - onset
+        eda += np.where(dt >= 0, rng.uniform(0.05, 0.25) * (1 - np.exp(-dt / 0.7)) *
+                        np.exp(-np.maximum(dt, 0) / 3.0), 0)
+    eda += 0.003 * rng.standard_normal(len(t))
+    temp = 33.6 - 0.15 * (_smooth(a, TEMP_RATE, 5.0) - 3.0) + 0.005 * rng.standard_normal(len(t))
+    beats = [0.3]
+    while beats[-1] < t_end:
+        hr = 60.0 + 7.0 * float(np.interp(beats[-1], t, a))
+        beats.append(beats[-1] + 60.0 / hr * (1 + 0.03 * rng.standard_normal()))
+    beats = np.array(beats)
+    out = {"eda": (t, eda), "temp": (t, temp), "ibi": (beats[1:], np.diff(beats))}
+    if ecg:
+        out["ecg"] = ecg_trace(t_end, beats, rng)
+    return out
+
+
+def ecg_trace(t_end: float, beats: np.ndarray, rng: np.random.Generator) -> tuple:
+    t = np.arange(0.0, t_end, 1 / ECG_RATE)
+    v = 0.02 * rng.standard_normal(len(t)) + 0.1 * np.sin(2 * np.pi * 0.25 * t)
+    for b in beats:
+        near = slice(max(0, int((b - 0.1) * ECG_RATE)), int((b + 0.5) * ECG_RATE))
+        tt = t[near]
+        v[near] += (np.exp(-0.5 * ((tt - b) / 0.012) ** 2)
+                    + 0.3 * np.exp(-0.5 * ((tt - b - 0.25) / 0.04) ** 2))
+    return t, v
+
+
+def _tags(times: np.ndarray, turns: list[dict]) -> np.ndarray:
+    """The id of the segment being spoken at each time ('' between segments)."""
+    out = np.full(len(times), "", dtype=object)
+    for tr in turns:
+        out[(times >= tr["start"]) & (times <= tr["end"])] = tr["id"]
+    return out
+
+
+def signal_csv(path: Path, header: list[str], columns: list[np.ndarray],
+               tags: np.ndarray) -> None:
+    """Header lines, then per sample the columns' numbers and the segment id where there is one."""
+    lines = list(header)
+    for i, row in enumerate(zip(*columns)):
+        tag = f",{tags[i]}" if tags[i] else ""
+        lines.append(",".join(f"{x:.6f}" for x in row) + tag)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+
+
+def _quirk(c: Config, d: Dialog, gender: str) -> bool:
+    """Participant M of the last session's first dialogue lacks EDA: its file (KEMDy20) or its
+    EDA/TEMP start/end cells in the annotation (KEMDy19, as the real Sess01_impro03/04)."""
+    return gender == "M" and d.session == c.sessions and d.index == 0
+
+
+def write_signals20(root: Path, c: Config, d: Dialog, res: dict, clock: float) -> list[str]:
+    """KEMDy20: per participant and topic `<SIG>/SessionNN/<dialog>_<user>.csv`; EDA/TEMP with
+    E4's two header lines (start time, rate) and `value,timestamp[,id]` rows, IBI with E4's
+    `start, IBI` line and `offset,interval,timestamp[,id]` rows. Returns files left out."""
+    missing = []
+    for gender, user in zip("FM", d.users):
+        st = res["streams"][gender]
+        for sig, (t, v) in (("EDA", st["eda"]), ("TEMP", st["temp"]), ("IBI", st["ibi"])):
+            path = root / sig / f"Session{d.session:02d}" / f"{d.name}_{user}.csv"
+            if sig == "EDA" and _quirk(c, d, gender):
+                missing.append(path.relative_to(root).as_posix())
+                continue
+            if sig == "IBI":
+                header, cols = [f"{clock:.6f}, IBI"], [t, v, t + clock]
+            else:
+                header, cols = [f"{clock:.6f}", f"{EDA_RATE:.6f}"], [v, t + clock]
+            signal_csv(path, header, cols, _tags(t, res["turns"]))
+    return missing
+
+
+def write_signals19(root: Path, session: int, dialogs: list[tuple[Dialog, dict, float]],
+                    clocks: dict) -> None:
+    """KEMDy19: per participant and session `<SIG>/SessionNN/Original/SessNN<F|M>.csv`, the
+    session's dialogues one after the other on the device clock; rows `value,index,timestamp[,id]`
+    (EDA, TEMP) or `index,value,timestamp[,id]` (ECG), no header lines."""
+    for gender in "FM":
+        for sig, key in (("ECG", "ecg"), ("EDA", "eda"), ("TEMP", "temp")):
+            path = (root / sig / f"Session{session:02d}" / "Original"
+                    / f"Sess{session:02d}{gender}.csv")
+            times, values, tags = [], [], []
+            for d, res, base in dialogs:
+                t, v = res["streams"][gender][key]
+                times.append(t + base + clocks[gender][key])
+                values.append(v)
+                tags.append(_tags(t, res["turns"]))
+            t, v = np.concatenate(times), np.concatenate(values)
+            idx = np.arange(len(t), dtype=float)
+            signal_csv(path, [], [idx, v, t] if sig == "ECG" else [v, idx, t],
+                       np.concatenate(tags))
+
+
+# ------------------------------------------------------------------------------ dialogues
+
+def wav_dir(root: Path, c: Config, d: Dialog) -> Path:
+    folder = root / "wav" / f"Session{d.session:02d}"
+    return folder / d.name if c.layout == "kemdy19" else folder
+
+
+def render_dialog(job: tuple) -> dict:
+    """One dialogue: wav/txt written; its turns (timed and rated) and both participants'
+    physiological streams (on the dialogue's wav clock) returned."""
+    c, d, root_s = job
+    root = Path(root_s)
+    rng = np.random.default_rng([c.seed, d.session, d.index])
+    turns = draw_turns(c, d, rng)
+    audio = speak(c, d, turns)
+    place(c, turns, audio, rng)
+    folder = wav_dir(root, c, d)
+    for t, x in zip(turns, audio):
+        write_wav(folder / f"{t['id']}.wav", x, SAMPLE_RATE)
+        (folder / f"{t['id']}.txt").write_bytes(t["text"].encode("cp949"))
+        t["own"] = rate(t["emotion"], rng)
+        t["heard"] = rate(t["listener_emotion"], rng)
+    t_end = max(t["end"] for t in turns) + 1.5
+    streams = {g: signals(t_end, turns, g, rng, ecg=c.layout == "kemdy19") for g in "FM"}
+    return dict(turns=turns, streams=streams, t_end=t_end,
+                audio_s=sum(len(x) for x in audio) / SAMPLE_RATE)
+
+
+def _rating_cells(r: dict) -> list[str]:
+    cells = [_spell(r["total"]), f"{r['mean'][0]:g}", f"{r['mean'][1]:g}"]
+    for lab, (v, a) in zip(r["labels"], r["va"]):
+        cells += [_spell(lab), f"{v:g}", f"{a:g}"]
+    return cells
+
+
+def _header(groups: list[str], raters: list[str]) -> list[str]:
+    top, sub = [], []
+    for g in groups:
+        if g in ("Numb", "Segment ID"):
+            top.append(g)
+            sub.append("")
+        else:
+            top += [g, ""]
+            sub += ["start", "end"]
+    for g in ["Total Evaluation"] + raters:
+        top += [g, "", ""]
+        sub += ["Emotion", "Valence", "Arousal"]
+    return [",".join(top), ",".join(sub)]
+
+
+def _write_csv(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+
+
+def write_annotations(root: Path, c: Config, session: int,
+                      dialogs: list[tuple[Dialog, dict, float]], clocks: dict) -> None:
+    """KEMDy19: one file per participant rating them on every segment (as listener too), with
+    the segment's start/end on that participant's ECG/EDA/TEMP clocks; KEMDy20: one file per
+    session. Rows are in segment-id order."""
+    turns = sorted(((t, base, d) for d, res, base in dialogs for t in res["turns"]),
+                   key=lambda x: x[0]["id"])
+    if c.layout == "kemdy20":
+        lines = _header(["Numb", "Wav", "Segment ID"],
+                        [f"Eval{r + 1:02d}{'FM'[r % 2]}" for r in range(N_RATERS)])
+        for n, (t, _, _) in enumerate(turns, 1):
+            lines.append(",".join([str(n), f"{t['start']:.3f}", f"{t['end']:.3f}", t["id"]]
+                                  + _rating_cells(t["own"])))
+        _write_csv(root / "annotation" / f"Sess{session:02d}_eval.csv", lines)
+        return
+    raters = [f"Eval{r + 1:02d}" for r in range(N_RATERS)]
+    for g in "FM":
+        lines = _header(["Numb", "Wav", "ECG", "E4-EDA", "E4-TEMP", "Segment ID"], raters)
+        for n, (t, base, d) in enumerate(turns, 1):
+            clock = [t[e] + base + clocks[g][s] for s in ("ecg", "eda", "temp")
+                     for e in ("start", "end")]
+            times = [f"{x:.3f}" for x in [t["start"], t["end"]] + clock]
+            if _quirk(c, d, g):
+                times[4:] = [""] * 4
+            lines.append(",".join([str(n)] + times + [t["id"]]
+                                  + _rating_cells(t["own"] if t["gender"] == g else t["heard"])))
+        _write_csv(root / "annotation" / f"Session{session:02d}_{g}_res.csv", lines)
+
+
+def session_clocks(c: Config, session: int) -> dict:
+    """KEMDy19: each participant's ECG, EDA and TEMP clock offsets from the session's start."""
+    out = {}
+    for g in "FM":
+        rng = np.random.default_rng([c.seed, session, ord(g), 12])
+        eda = float(rng.uniform(20, 200))
+        out[g] = {"eda": eda, "temp": eda + 0.125, "ecg": eda - float(rng.uniform(1, 5))}
+    return out
+
+
+def write_session(root: Path, c: Config, session: int,
+                  items: list[tuple[Dialog, dict]]) -> list[str]:
+    """Annotation and biosignal files of one session; the dialogues follow each other on the
+    devices' clocks, DIALOG_GAP_S apart. Returns the quirks (a file left out, blank cells)."""
+    dialogs, base = [], 0.0
+    for d, res in items:
+        dialogs.append((d, res, base))
+        base += res["t_end"] + DIALOG_GAP_S
+    clocks = session_clocks(c, session)
+    write_annotations(root, c, session, dialogs, clocks)
+    if c.layout == "kemdy19":
+        write_signals19(root, session, dialogs, clocks)
+        return [f"annotation/Session{session:02d}_M_res.csv: blank E4-EDA/E4-TEMP cells "
+                f"for {d.name}" for d, _, _ in dialogs if _quirk(c, d, "M")]
+    return [m for d, res, b in dialogs
+            for m in write_signals20(root, c, d, res, CLOCK20_START + 1e5 * session + b)]
+
+
+def generate_kemdy(out_dir: Path, layout: str, cfg: dict, workers: int = 1,
+                   progress: bool = False) -> dict:
+    """Write a sample corpus in `layout` (kemdy19 / kemdy20) into `out_dir` (the corpus root).
+
+    cfg: the params.yaml `sample` section; keys read (defaults): seed (7), sessions (3, >= 3),
+    dialogs_per_session (2), turns_per_dialog (8), overlap_rate (0.3, KEMDy19 only).
+    Returns a summary: sessions, dialogues, utterances, audio_seconds, quirks (the biosignal
+    file left out, KEMDy20; the blank EDA/TEMP annotation cells, KEMDy19).
+    """
+    c = validate_kemdy(layout, cfg)
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    dialogs = plan(c)
+    results = pmap(render_dialog, [(c, d, str(root)) for d in dialogs], workers,
+                   desc=f"sample {layout} dialogues", progress=progress, unit="dialog")
+    quirks = []
+    for s in range(1, c.sessions + 1):
+        quirks += write_session(root, c, s, [(d, r) for d, r in zip(dialogs, results)
+                                              if d.session == s])
+    return dict(sessions=c.sessions, dialogues=len(dialogs),
+                utterances=sum(len(r["turns"]) for r in results),
+                audio_seconds=round(sum(r["audio_s"] for r in results), 1), quirks=quirks)
