@@ -15,6 +15,7 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..store import Features
@@ -49,6 +50,21 @@ class Extractor:
 
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:  # modality -> Result
         raise NotImplementedError
+
+    def unavailable(self, utts: pd.DataFrame) -> str | None:
+        """Why this corpus has no such signal at all (e.g. KEMDy has no video), else None.
+
+        The driver then writes every row as failed with this reason and does not apply
+        features.max_failed_fraction: the modality is absent by design, not broken.
+        """
+        return None
+
+
+def unavailable_result(modality: str, ids, reason: str) -> Result:
+    """Every row failed with `reason`: the file a corpus without this modality gets."""
+    n = len(ids)
+    feats = Features(modality, list(ids), np.zeros(n, bool), np.full((n, 0), np.nan, np.float32), [])
+    return Result(feats, {u: reason for u in ids})
 
 
 def register(cls: type) -> type:

@@ -310,6 +310,12 @@ class PhysioExtractor(Extractor):
     name = "physio"
     version = "1"
 
+    def unavailable(self, utts: pd.DataFrame) -> str | None:
+        corpora = set(utts["corpus"].astype(str))
+        if corpora and not corpora & set(SOURCES):
+            return f"{', '.join(sorted(corpora))} has no physiological signals"
+        return None
+
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
         cfg = config_from(self.params)
         corpora = set(utts["corpus"].astype(str))
