@@ -1,0 +1,1 @@
+"""One module per task; each exposes `TASK`, a subclass of empathic.training.task.Task."""

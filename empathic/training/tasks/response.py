@@ -1,0 +1,182 @@
+"""Task `response`: from speaker A's utterance predict partner B's response vectors.
+
+Rows are the pairs of pairs.csv. Inputs: the prompt's pooled features of `tasks.response.inputs`.
+Targets (`tasks.response.targets`, modality -> loss weight): the response's pooled vector of that
+modality, except `landmarks`, whose target is the response's mean aligned 68-point shape (136
+values, x00 y00 x01 y01 ...). A pair is dropped (and counted by reason) when any of these is
+missing or not ok, or when the prompt lacks a target modality (the mirror baseline needs it), so
+the model and every baseline are scored on the same rows.
+
+Metrics per target modality t: t_mse and t_cosine in the target's training-standardised space
+(z-scores fitted on the fold's training rows, so every dimension counts alike; predicting the
+training mean scores cosine 0); for landmarks also nme, pck_05, pck_10 in the aligned frame.
+Baselines: train_mean, mirror (B's vector = A's own), nearest_neighbour (the response of the
+training prompt nearest in the scaled input space, each modality weighted equally).
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ... import params as P
+from ...errors import ParamError
+from ...scoring import landmarks as L
+from ...scoring.regression import cosine, mse
+from ..checkpoint import Predictor
+from ..data import MODALITIES, FeatureBank, Rows, Tables, keep_ok, landmark_columns
+from ..task import FoldResult, Task
+
+LOSSES = {"mse": {"mse": 1.0, "cosine": 0.0}, "cosine": {"mse": 0.0, "cosine": 1.0}}
+
+
+def _weights(value, key: str, allowed, what: str) -> dict[str, float]:
+    """A list/str (weight 1 each) or a mapping name -> weight >= 0, at least one positive."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        value = {v: 1.0 for v in value}
+    ok = isinstance(value, dict) and value and all(
+        k in allowed and isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
+        for k, w in value.items())
+    if not ok or not any(w > 0 for w in value.values()):
+        raise ParamError(f"param '{key}' is {value!r}; expected {what} from {list(allowed)} "
+                         f"with weights >= 0, at least one positive")
+    return {k: float(w) for k, w in value.items()}
+
+
+class ResponseTask(Task):
+    name = "response"
+
+    def __init__(self, prm: dict):
+        super().__init__(prm)
+        self.targets = _weights(P.get(prm, f"{self.key}.targets", ["landmarks"]),
+                                f"{self.key}.targets", MODALITIES, "target modalities")
+        loss = P.get(prm, f"{self.key}.loss", "mse")
+        self.loss_weights = (LOSSES[loss] if isinstance(loss, str) and loss in LOSSES else
+                             {"mse": 0.0, "cosine": 0.0, **_weights(loss, f"{self.key}.loss",
+                                                                   ("mse", "cosine"), "losses")})
+        self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", 12, lo=0, integer=True)
+
+    # -- data ----------------------------------------------------------------------------------
+    @staticmethod
+    def target_lookup(bank: FeatureBank, modality: str, utt_ids):
+        """((values, present, ok), names) of a target modality for the given utterances."""
+        if modality == "landmarks":
+            cols, names = landmark_columns(bank.names("landmarks"))
+            return bank.lookup("landmarks", utt_ids, cols), names
+        return bank.lookup(modality, utt_ids), bank.names(modality)
+
+    def assemble(self, tables: Tables, bank: FeatureBank) -> Rows:
+        pairs = tables.pairs
+        prompt = pairs["prompt_id"].astype(str).to_numpy()
+        response = pairs["response_id"].astype(str).to_numpy()
+        X, Y, extra, x_names, y_names, checks = {}, {}, {}, {}, {}, []
+        for m in self.inputs:
+            X[m], present, ok = bank.lookup(m, prompt)
+            x_names[m] = bank.names(m)
+            checks += [(f"prompt {m} missing", present), (f"prompt {m} not ok", ok)]
+        for t in self.targets:
+            (Y[t], present, ok), y_names[t] = self.target_lookup(bank, t, response)
+            checks += [(f"response {t} missing", present), (f"response {t} not ok", ok)]
+            (extra[f"mirror/{t}"], present, ok), _ = self.target_lookup(bank, t, prompt)
+            checks += [(f"prompt {t} missing (mirror baseline)", present),
+                       (f"prompt {t} not ok (mirror baseline)", ok)]
+        keep, dropped = keep_ok(checks, len(pairs))
+        rows = Rows(pairs["pair_id"].astype(str).to_numpy(), pairs["session"].astype(str).to_numpy(),
+                    X, Y, x_names, y_names, extra, dropped, len(pairs))
+        return rows.take(keep)
+
+    # -- objective -----------------------------------------------------------------------------
+    def loss(self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+        wm, wc = self.loss_weights["mse"], self.loss_weights["cosine"]
+        total = torch.zeros((), device=next(iter(out.values())).device)
+        for t, w in self.targets.items():
+            if wm:
+                total = total + w * wm * F.mse_loss(out[t], y[t])
+            if wc:
+                total = total + w * wc * (1 - F.cosine_similarity(out[t], y[t], dim=1).mean())
+        return total
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def score(self, truth: Rows, pred: dict[str, np.ndarray], model: Predictor) -> dict[str, float]:
+        s = {}
+        for t in self.targets:
+            sc = model.target_scalers[t]
+            zt, zp = sc.transform(truth.Y[t]), sc.transform(pred[t])
+            s[f"{t}_mse"] = mse(zp, zt)
+            s[f"{t}_cosine"] = cosine(zp, zt)
+            if t == "landmarks":
+                s["nme"] = L.nme(pred[t], truth.Y[t])
+                s["pck_05"] = L.pck(pred[t], truth.Y[t], 0.05)
+                s["pck_10"] = L.pck(pred[t], truth.Y[t], 0.10)
+        return s
+
+    def baselines(self, train: Rows, test: Rows, model: Predictor) -> dict[str, dict[str, np.ndarray]]:
+        n = len(test)
+        nn_idx = nearest(self._space(train, model), self._space(test, model))
+        return {
+            "train_mean": {t: np.repeat(train.Y[t].mean(axis=0, keepdims=True), n, axis=0)
+                           for t in self.targets},
+            "mirror": {t: test.extra[f"mirror/{t}"] for t in self.targets},
+            "nearest_neighbour": {t: train.Y[t][nn_idx] for t in self.targets},
+        }
+
+    def _space(self, rows: Rows, model: Predictor) -> np.ndarray:
+        z = model.scale_inputs(rows.X)
+        return np.concatenate([z[m] / np.sqrt(z[m].shape[1]) for m in self.inputs], axis=1)
+
+    def figures(self, out_dir: Path, results: list[FoldResult]) -> None:
+        if "landmarks" not in self.targets or not self.figure_pairs:
+            return
+        true = np.concatenate([r.test.Y["landmarks"] for r in results])
+        pred = np.concatenate([r.pred["landmarks"] for r in results])
+        ids = np.concatenate([r.test.ids for r in results])
+        pick = np.unique(np.linspace(0, len(ids) - 1, min(self.figure_pairs, len(ids))).astype(int))
+        overlay_grid(out_dir / "landmarks_test_pairs.png", true[pick], pred[pick], list(ids[pick]))
+
+
+def nearest(train: np.ndarray, query: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Index of the nearest training row (Euclidean) for every query row."""
+    tr = torch.from_numpy(np.ascontiguousarray(train, dtype=np.float32))
+    out = []
+    for i in range(0, len(query), chunk):
+        q = torch.from_numpy(np.ascontiguousarray(query[i:i + chunk], dtype=np.float32))
+        out.append(torch.cdist(q, tr).argmin(dim=1))
+    return torch.cat(out).numpy()
+
+
+def overlay_grid(path: Path, true: np.ndarray, pred: np.ndarray, titles: list[str]) -> None:
+    """PNG grid: each pair's true (black) and predicted (red) response landmarks overlaid."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t, p = L.as_points(true), L.as_points(pred)
+    cols = min(4, len(t))
+    rows = int(np.ceil(len(t) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, ti, pi, title in zip(axes.ravel(), t, p, titles):
+        for shape, colour, label in ((ti, "black", "true"), (pi, "tab:red", "predicted")):
+            for k, (a, b, closed) in enumerate(L.PARTS):
+                seg = shape[a:b]
+                if closed:
+                    seg = np.vstack([seg, seg[:1]])
+                ax.plot(seg[:, 0], seg[:, 1], color=colour, lw=1,
+                        label=label if k == 0 else None)
+        ax.set_aspect("equal")
+        ax.invert_yaxis()
+        ax.set_title("\n".join(textwrap.wrap(title, 24)), fontsize=6)
+    axes.ravel()[0].legend(fontsize=6, loc="lower left")
+    fig.suptitle("response landmarks: true vs predicted (aligned frame, test pairs)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, metadata={"Software": None})
+    plt.close(fig)
+
+
+TASK = ResponseTask
