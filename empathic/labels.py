@@ -1,0 +1,54 @@
+"""Emotion label sets: raw corpus codes -> class indices, with merges, as params choose.
+
+utterances.csv keeps the raw codes (IEMOCAP: neu hap exc sad ang fru sur fea dis oth xxx).
+A label set names the classes and a merge map (e.g. ``{exc: hap}``); an utterance whose code,
+after merging, is not a class is left out and counted by its raw code, never guessed.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ParamError
+from .params import get
+
+EXCLUDED = -1
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    classes: tuple[str, ...]
+    merge: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
+            raise ParamError(f"tasks.emotion.classes must be 2 or more distinct codes, "
+                             f"got {list(self.classes)}")
+        bad = {k: v for k, v in self.merge.items() if v not in self.classes}
+        if bad:
+            raise ParamError(f"tasks.emotion.merge maps to codes that are not classes: {bad}")
+        clash = [k for k in self.merge if k in self.classes]
+        if clash:
+            raise ParamError(f"tasks.emotion.merge renames codes that are classes themselves: {clash}")
+
+    def encode(self, raw) -> tuple[np.ndarray, dict[str, int]]:
+        """Class index per raw code (EXCLUDED where outside the set) and the left-out counts."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        codes = [str(r).strip() for r in raw]
+        y = np.array([index.get(self.merge.get(c, c), EXCLUDED) for c in codes], dtype=np.int64)
+        left_out = Counter(c for c, v in zip(codes, y) if v == EXCLUDED)
+        return y, dict(sorted(left_out.items()))
+
+
+def from_params(params: dict, section: str = "tasks.emotion") -> LabelSet:
+    """The label set named by ``<section>.classes`` and ``<section>.merge``."""
+    classes = get(params, f"{section}.classes")
+    merge = get(params, f"{section}.merge", {}) or {}
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise ParamError(f"param '{section}.classes' is {classes!r}; expected a list of codes")
+    if not isinstance(merge, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                              for k, v in merge.items()):
+        raise ParamError(f"param '{section}.merge' is {merge!r}; expected a mapping code: class")
+    return LabelSet(tuple(classes), dict(merge))

@@ -1,0 +1,117 @@
+"""Task `dimensional`: valence, arousal and dominance of an utterance, regression on the 1-5 scale.
+
+Rows are the utterances of utterances.csv with every dimension of `tasks.dimensional.dims`
+present (dimensions the corpus lacks entirely, e.g. dominance on KEMDy, are left out and named in
+the report) and every input modality ok; dropped rows are counted by reason. The model is the
+response task's fusion encoder with a regression head, trained on targets standardised on the
+fold's training rows (loss `mse`, or `ccc` = 1 - mean concordance over the dimensions) and
+early-stopped on the validation sessions, through the shared runner.
+
+Metrics per fold on the test sessions: ccc_<dim> and mae_<dim> on the 1-5 scale, and the same
+with an impro_ prefix on improvised dialogues only (where the corpus marks them); baseline
+`train_mean` (the training rows' mean per dimension: CCC 0 by construction). Figure: predicted
+against true values per dimension over every fold's test rows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ... import params as P
+from ...errors import EmpathicError
+from ...scoring import dimensional as dim
+from ..data import FeatureBank, Rows, Tables, keep_ok
+from ..task import FoldResult, Task
+from .emotion import improvised_mask, keep_improvised_flag, small_cpu_threads, utterance_inputs
+
+DIMS = ("valence", "arousal", "dominance")
+TARGET = "vad"
+LOSSES = ("mse", "ccc")
+
+
+def ccc_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """1 - mean over columns of the batch concordance correlation coefficient."""
+    mp, mt = pred.mean(dim=0), true.mean(dim=0)
+    cov = ((pred - mp) * (true - mt)).mean(dim=0)
+    denom = pred.var(dim=0, unbiased=False) + true.var(dim=0, unbiased=False) + (mp - mt) ** 2
+    return 1 - (2 * cov / denom.clamp_min(1e-8)).mean()
+
+
+class DimensionalTask(Task):
+    name = "dimensional"
+    model_name = "early_fusion"     # the same entry name as in metrics/emotion.json
+
+    def __init__(self, prm: dict):
+        super().__init__(prm)
+        self.dims = P.subset(prm, f"{self.key}.dims", DIMS, list(DIMS))
+        self.loss_kind = P.choice(prm, f"{self.key}.loss", LOSSES, "mse")
+        small_cpu_threads(self.hp.device)
+
+    def assemble(self, tables: Tables, bank: FeatureBank) -> Rows:
+        utts = tables.utterances
+        have = [d for d in self.dims if utts[d].notna().any()]
+        if not have:
+            raise EmpathicError(f"the corpus has none of the dimensions {self.dims}")
+        self.skipped = [d for d in self.dims if d not in have]
+        if self.skipped:
+            print(f"{self.name}: the corpus has no {', '.join(self.skipped)}; left out")
+        self.dims = have
+        y = utts[self.dims].to_numpy(dtype=np.float32)
+        X, names, checks = utterance_inputs(utts, bank, self.inputs)
+        checks = [(f"{d} missing", np.isfinite(y[:, j])) for j, d in enumerate(self.dims)] + checks
+        keep, dropped = keep_ok(checks, len(utts))
+        impro = improvised_mask(utts)
+        rows = Rows(utts["utt_id"].astype(str).to_numpy(), utts["session"].astype(str).to_numpy(),
+                    X, {TARGET: y}, names, {TARGET: list(self.dims)},
+                    {} if impro is None else {"impro": impro}, dropped, len(utts))
+        return keep_improvised_flag(rows.take(keep))
+
+    def build_model(self, rows: Rows) -> torch.nn.Module:
+        """The shared fusion network, initialised from the task's seed (torch's default seed
+        differs between processes)."""
+        torch.manual_seed(self.hp.seed)
+        return super().build_model(rows)
+
+    def loss(self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.loss_kind == "ccc":
+            return ccc_loss(out[TARGET], y[TARGET])
+        return torch.nn.functional.mse_loss(out[TARGET], y[TARGET])
+
+    def score(self, truth: Rows, pred: dict[str, np.ndarray], model=None) -> dict[str, float]:
+        t, p = truth.Y[TARGET], pred[TARGET]
+        s = dim.score(t, p, self.dims)
+        m = truth.extra.get("impro")
+        if m is not None and m.any():
+            s.update({f"impro_{k}": v for k, v in dim.score(t[m], p[m], self.dims).items()})
+        return s
+
+    def baselines(self, train: Rows, test: Rows, model=None) -> dict[str, dict[str, np.ndarray]]:
+        mean = train.Y[TARGET].mean(axis=0, keepdims=True)
+        return {"train_mean": {TARGET: np.repeat(mean, len(test), axis=0)}}
+
+    def figures(self, out_dir: Path, results: list[FoldResult]) -> None:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        t = np.concatenate([r.test.Y[TARGET] for r in results])
+        p = np.concatenate([r.pred[TARGET] for r in results])
+        fig, axes = plt.subplots(1, len(self.dims), figsize=(3.2 * len(self.dims), 3.2),
+                                 squeeze=False)
+        for j, (ax, d) in enumerate(zip(axes[0], self.dims)):
+            ax.scatter(t[:, j], p[:, j], s=6, alpha=0.5)
+            ax.plot([1, 5], [1, 5], color="grey", lw=0.8)
+            ax.set_xlim(0.8, 5.2)
+            ax.set_ylim(0.8, 5.2)
+            ax.set_xlabel(f"true {d}")
+            ax.set_ylabel(f"predicted {d}")
+            ax.set_title(f"CCC {dim.ccc(t[:, j], p[:, j]):.3f}", fontsize=9)
+        fig.suptitle(f"{self.name}: test rows of all folds", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out_dir / "scatter.png", dpi=90, metadata={"Software": None})
+        plt.close(fig)
+
+
+TASK = DimensionalTask
