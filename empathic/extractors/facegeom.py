@@ -1,0 +1,148 @@
+"""Geometry of the 68 dlib face landmarks: alignment to a canonical shape, expression measures.
+
+Alignment is a similarity (Procrustes: translation, scale, in-plane rotation, no reflection)
+fitted per frame on the RIGID points (nose and eye corners) and applied to all 68 points, so
+that the expression (mouth, brows, lids, jaw) is not absorbed by the fit. The canonical shape is
+a fixed mean shape (the 68-point template of OpenFace's align_dlib.py, Apache-2.0), rotated so
+the eye centres are level, scaled to unit inter-ocular distance (IOD) and centred on the eyes'
+midpoint; image convention, x to the right and y DOWN. Aligned coordinates are therefore in
+IOD units, and so are the measures below.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# OpenFace (cmusatyalab/openface, openface/align_dlib.py) TEMPLATE: the mean of dlib's 68 points.
+_TEMPLATE = np.array([
+    (0.0792396913815, 0.339223741112), (0.0829219487236, 0.456955367943),
+    (0.0967927109165, 0.575648016728), (0.122141515615, 0.691921601066),
+    (0.168687863544, 0.800341263616), (0.239789390707, 0.895732504778),
+    (0.325662452515, 0.977068762493), (0.422318282013, 1.04329000149),
+    (0.531777802068, 1.06080371126), (0.641296298053, 1.03981924107),
+    (0.738105872266, 0.972268833998), (0.824444363295, 0.889624082279),
+    (0.894792677532, 0.792494155836), (0.939395486253, 0.681546643421),
+    (0.96111933829, 0.562238253072), (0.970579841181, 0.441758925744),
+    (0.971193274221, 0.322118743967), (0.163846223133, 0.249151738053),
+    (0.21780354657, 0.204255863861), (0.291299351124, 0.192367318323),
+    (0.367460241458, 0.203582210627), (0.4392945113, 0.233135599851),
+    (0.586445962425, 0.228141644834), (0.660152671635, 0.195923841854),
+    (0.737466449096, 0.182360984545), (0.813236546239, 0.192828009114),
+    (0.8707571886, 0.235293377042), (0.51534533827, 0.31863546193),
+    (0.516221448289, 0.396200446263), (0.517118861835, 0.473797687758),
+    (0.51816430343, 0.553157797772), (0.433701156035, 0.604054457668),
+    (0.475501237769, 0.62076344024), (0.520712933176, 0.634268222208),
+    (0.565874114041, 0.618796581487), (0.607054002672, 0.60157671656),
+    (0.252418718401, 0.331052263829), (0.298663015648, 0.302646354002),
+    (0.355749724218, 0.303020650651), (0.403718978315, 0.33867711083),
+    (0.352507175597, 0.349987615384), (0.296791759886, 0.350478978225),
+    (0.631326076346, 0.334136672344), (0.679073381078, 0.29645404267),
+    (0.73597236153, 0.294721285802), (0.782865376271, 0.321305281656),
+    (0.740312274764, 0.341849376713), (0.68499850091, 0.343734332172),
+    (0.353167761422, 0.746189164237), (0.414587777921, 0.719053835073),
+    (0.477677654595, 0.706835892494), (0.522732900812, 0.717092275768),
+    (0.569832064287, 0.705414478982), (0.635195811927, 0.71565572516),
+    (0.69951672331, 0.739419187253), (0.639447159575, 0.805236879972),
+    (0.576410514055, 0.835436670169), (0.525398405766, 0.841706377792),
+    (0.47641545769, 0.837505914975), (0.41379548902, 0.810045601727),
+    (0.380084785646, 0.749979603086), (0.477955996282, 0.74513234612),
+    (0.523389793327, 0.748924302636), (0.571057789237, 0.74332894691),
+    (0.672409137852, 0.744177032192), (0.572539621444, 0.776609286626),
+    (0.5240106503, 0.783370783245), (0.477561227414, 0.778476346951)])
+
+N_POINTS = 68
+EYE_L = list(range(36, 42))          # the eye on the image's left
+EYE_R = list(range(42, 48))
+BROWS = list(range(17, 27))
+NOSE = list(range(27, 36))
+EYE_CORNERS = [36, 39, 42, 45]
+RIGID = NOSE + EYE_CORNERS           # points the alignment is fitted on
+MOUTH_CORNERS = [48, 54]
+MOUTH_CENTRE = [62, 66]              # inner lip midpoints; their mean moves little with the jaw
+INNER_LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]       # (upper, lower)
+EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]  # (upper, lower)
+
+# Per-frame measures, in IOD units unless said otherwise (heights: up is positive).
+MEASURES = [
+    "mouth_open",      # mean gap between the inner lips
+    "mouth_width",     # corner to corner
+    "mouth_corner",    # corners' height above the mouth centre (smile > 0 > frown); jaw-proof
+    "brow_height",     # brows' height above the eye corners
+    "eye_open",        # mean gap between the eyelids
+    "head_roll",       # in-plane rotation of the face in the frame, degrees
+    "face_size",       # inter-ocular distance in source pixels
+]
+
+
+def _canonical() -> np.ndarray:
+    t = _TEMPLATE.astype(np.float64)
+    left, right = t[EYE_L].mean(0), t[EYE_R].mean(0)
+    d = right - left
+    angle = np.arctan2(d[1], d[0])
+    c, s = np.cos(-angle), np.sin(-angle)
+    rot = np.array([[c, -s], [s, c]])
+    centred = (t - (left + right) / 2) @ rot.T
+    return centred / np.hypot(*d)
+
+
+CANONICAL = _canonical()   # (68, 2) float64: level eyes at (-0.5, 0) and (0.5, 0)
+
+
+def _complex(points: np.ndarray) -> np.ndarray:
+    return points[..., 0] + 1j * points[..., 1]
+
+
+def similarity_to_canonical(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame similarity mapping `points` (T, 68, 2) onto CANONICAL (least squares on RIGID).
+
+    Returns (a, b), complex (T,): aligned z = a * z + b with z = x + iy; |a| is the scale
+    (canonical units per pixel) and arg(a) the rotation.
+    """
+    z = _complex(np.asarray(points, dtype=np.float64)[:, RIGID])
+    w = _complex(CANONICAL[RIGID])
+    zm, wm = z.mean(axis=1, keepdims=True), w.mean()
+    zc, wc = z - zm, w - wm
+    a = (np.conj(zc) * wc).sum(axis=1) / (np.abs(zc) ** 2).sum(axis=1)
+    b = wm - a * zm[:, 0]
+    return a, b
+
+
+def align(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Align (T, 68, 2) points to the canonical frame.
+
+    Returns (aligned (T, 68, 2) float64 in IOD units, roll in degrees (T,), IOD in pixels (T,)).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    if len(points) == 0:
+        return np.zeros((0, N_POINTS, 2)), np.zeros(0), np.zeros(0)
+    a, b = similarity_to_canonical(points)
+    z = a[:, None] * _complex(points) + b[:, None]
+    aligned = np.stack([z.real, z.imag], axis=-1)
+    roll = -np.degrees(np.angle(a))
+    return aligned, roll, 1.0 / np.abs(a)
+
+
+def _gap(p: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
+    up = p[:, [i for i, _ in pairs]]
+    lo = p[:, [j for _, j in pairs]]
+    return np.linalg.norm(lo - up, axis=-1).mean(axis=1)
+
+
+def analyse(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned points (T, 68, 2) and per-frame measures (T, len(MEASURES)) of source points."""
+    p, roll, iod = align(points)
+    y = p[..., 1]
+    cols = {
+        "mouth_open": _gap(p, INNER_LIP_PAIRS),
+        "mouth_width": np.linalg.norm(p[:, 54] - p[:, 48], axis=-1),
+        "mouth_corner": y[:, MOUTH_CENTRE].mean(axis=1) - y[:, MOUTH_CORNERS].mean(axis=1),
+        "brow_height": y[:, EYE_CORNERS].mean(axis=1) - y[:, BROWS].mean(axis=1),
+        "eye_open": _gap(p, EYELID_PAIRS),
+        "head_roll": roll,
+        "face_size": iod,
+    }
+    return p, np.stack([cols[m] for m in MEASURES], axis=1).reshape(len(p), len(MEASURES))
+
+
+def point_names() -> list[str]:
+    """Names of flattened (68, 2) points: x00, y00, x01, y01, ..."""
+    return [f"{c}{i:02d}" for i in range(N_POINTS) for c in "xy"]
