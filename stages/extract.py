@@ -37,7 +37,8 @@ def check_failures(results: dict, max_failed: float) -> None:
         n = len(res.features)
         bad = int((~res.features.ok).sum())
         if n and bad / n > max_failed:
-            top = pd.Series(list(res.reasons.values())).value_counts().head(3)
+            kinds = [r.split(":")[0] for r in res.reasons.values()]   # paths make reasons unique
+            top = pd.Series(kinds).value_counts().head(3)
             raise TooManyFailures(
                 f"{modality}: {bad}/{n} utterances failed ({bad / n:.1%} > "
                 f"features.max_failed_fraction={max_failed}); see features/{modality}.failures.csv"
