@@ -3,7 +3,8 @@
     python -m stages.evaluate response   # metrics/response.json, metrics/response/figures/*.png
 
 Writes the DESIGN.md metrics shape ({"protocol", "n_test", "models", "baselines", "best"}) with
-mean, std and per-fold values, and the rows used and dropped. Reads the same params as
+mean, std and per-fold values, and the rows used and dropped; a task skipped on this corpus
+writes {"protocol", "skipped": reason}. Reads the same params as
 stages.train (so the rows and folds are the same).
 """
 from __future__ import annotations
@@ -20,8 +21,14 @@ def main(argv=None) -> int:
     a = parser("python -m stages.evaluate", __doc__).parse_args(argv)
     task = load_task(a.task, P.load())
     metrics = Path(a.metrics)
-    doc = task.run_evaluate(Tables.load(a.pairs), FeatureBank(a.features),
-                            Path(a.models) / a.task, metrics / f"{a.task}.json",
+    tables, bank = Tables.load(a.pairs), FeatureBank(a.features)
+    reason = task.skip_reason(bank)
+    if reason:
+        task.write_skipped(reason, tables.folds.get("protocol", "unknown"),
+                           metrics_path=metrics / f"{a.task}.json",
+                           figures_dir=metrics / a.task / "figures")
+        return 0
+    doc = task.run_evaluate(tables, bank, Path(a.models) / a.task, metrics / f"{a.task}.json",
                             metrics / a.task / "figures")
     m = doc["models"][doc["best"]]
     print(f"{a.task}: {doc['n_test']} test rows over {len(doc['folds'])} folds -> "

@@ -4,7 +4,8 @@
     python -m stages.extract audio    # features/audio.h5
     python -m stages.extract face     # features/video.h5 and features/landmarks.h5
 
-Reads params `features.<name>`, `features.workers`, `features.max_failed_fraction` and
+Reads params `features.<name>` (its own `max_failed_fraction` overrides the shared one),
+`features.workers`, `features.max_failed_fraction` and
 `data.root`. Failed rows are NaN with a reason in features/<modality>.failures.csv; the stage
 exits with one line when the failed fraction passes features.max_failed_fraction.
 """
@@ -32,7 +33,8 @@ def write_outputs(results: dict, out_dir: Path = FEATURES_DIR) -> None:
         write_csv(out_dir / f"{modality}.failures.csv", pd.DataFrame(rows, columns=["utt_id", "reason"]))
 
 
-def check_failures(results: dict, max_failed: float) -> None:
+def check_failures(results: dict, max_failed: float,
+                   param: str = "features.max_failed_fraction") -> None:
     for modality, res in results.items():
         n = len(res.features)
         bad = int((~res.features.ok).sum())
@@ -41,7 +43,7 @@ def check_failures(results: dict, max_failed: float) -> None:
             top = pd.Series(kinds).value_counts().head(3)
             raise TooManyFailures(
                 f"{modality}: {bad}/{n} utterances failed ({bad / n:.1%} > "
-                f"features.max_failed_fraction={max_failed}); see features/{modality}.failures.csv"
+                f"{param}={max_failed}); see features/{modality}.failures.csv"
                 f" (most common: {'; '.join(f'{k} x{v}' for k, v in top.items())})")
 
 
@@ -57,7 +59,9 @@ def main(argv=None) -> int:
     prm = P.load()
     section = P.get(prm, f"features.{a.name}")
     workers = P.workers(prm)
-    max_failed = P.number(prm, "features.max_failed_fraction", lo=0, hi=1)
+    own = f"features.{a.name}.max_failed_fraction"      # overrides the shared threshold
+    param = own if P.get(prm, own, None) is not None else "features.max_failed_fraction"
+    max_failed = P.number(prm, param, lo=0, hi=1)
     root = Path(P.get(prm, "data.root"))
     utts = load_utterances(a.utterances)
 
@@ -81,7 +85,7 @@ def main(argv=None) -> int:
     if absent:
         print(f"{a.name}: {absent}; every row is marked failed (not an error)")
     else:
-        check_failures(results, max_failed)
+        check_failures(results, max_failed, param)
     return 0
 
 

@@ -5,7 +5,9 @@
 Reads params `tasks.<task>` (inputs, targets, model and training hyper-params), `split.folds`
 (which folds) and `base.seed`. Rows whose features are missing or not ok are dropped and
 counted; scalers are fitted on each fold's training rows; the model is selected by early
-stopping on the fold's validation sessions. Test sessions are not touched here.
+stopping on the fold's validation sessions. Test sessions are not touched here. Inputs the
+corpus lacks entirely are left out with a note; a task that cannot run on the corpus (e.g.
+response without landmarks on KEMDy) is skipped: models/<task>/summary.json names why.
 """
 from __future__ import annotations
 
@@ -33,8 +35,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
     task = load_task(a.task, P.load())
-    task.run_train(Tables.load(a.pairs), FeatureBank(a.features), Path(a.models) / a.task,
-                   Path(a.metrics) / a.task / "live", progress=not a.no_progress)
+    tables, bank = Tables.load(a.pairs), FeatureBank(a.features)
+    models, live = Path(a.models) / a.task, Path(a.metrics) / a.task / "live"
+    reason = task.skip_reason(bank)
+    if reason:
+        task.write_skipped(reason, tables.folds.get("protocol", "unknown"), models, live)
+        return 0
+    task.run_train(tables, bank, models, live, progress=not a.no_progress)
     return 0
 
 

@@ -18,10 +18,10 @@ from tests.conftest import REPO, stage_env
 
 BIN = Path(sys.executable).parent
 SYNTH = ("from empathic.training import synthetic as s; "
-         "s.write(s.generate(n_pairs=90, sessions=3, dims={'text': 12, 'audio': 8, 'video': 10},"
+         "s.write(s.generate(n_pairs=90, sessions=3, dims={'text': 12, 'audio': 8, 'video': 10, 'physio': 6},"
          " seed=0, fail=0.02), '.')")
 SYNTH_OUTS = ["data/pairs/utterances.csv", "data/pairs/pairs.csv", "data/pairs/folds.json"] + [
-    f"features/{m}{ext}" for m in ("text", "audio", "video", "landmarks")
+    f"features/{m}{ext}" for m in ("text", "audio", "video", "landmarks", "physio")
     for ext in (".h5", ".failures.csv")]
 
 

@@ -318,6 +318,13 @@ class FaceExtractor(Extractor):
     name = "face"
     version = "1"
 
+    def unavailable(self, utts: pd.DataFrame) -> str | None:
+        """KEMDy (no video): every utterance's `video` is empty."""
+        if len(utts) and not utts["video"].astype(str).str.strip().any():
+            corpora = ", ".join(sorted(set(utts["corpus"].astype(str))))
+            return f"{corpora} has no video"
+        return None
+
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
         cfg = FaceConfig.from_params(self.params)
         model = predictor_path()

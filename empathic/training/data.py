@@ -18,7 +18,7 @@ from .. import store
 from ..errors import EmpathicError
 from ..tables import PAIRS_DIR, load_folds, load_pairs, load_utterances
 
-MODALITIES = ("text", "audio", "video", "landmarks")
+MODALITIES = ("text", "audio", "video", "landmarks", "physio")
 N_POINTS = 68
 _LM_MEAN = re.compile(r"^lm_mean_([xy])(\d\d)$")
 
@@ -53,6 +53,21 @@ class FeatureBank:
             f = store.read_pooled(self.dir / f"{modality}.h5")
             self._cache[modality] = (f, f.index())
         return self._cache[modality]
+
+    def unavailable(self, modality: str) -> str | None:
+        """Why the corpus lacks `modality` entirely, else None.
+
+        A corpus without a signal (KEMDy: no video; IEMOCAP: no physio) gets a file whose every
+        row failed, with the extractor's reason in <modality>.failures.csv (stages/extract.py).
+        """
+        f = self.features(modality)
+        if not len(f.ok) or f.ok.any():
+            return None
+        manifest = self.dir / f"{modality}.failures.csv"
+        reasons = (pd.read_csv(manifest, dtype=str, keep_default_na=False)["reason"]
+                   if manifest.is_file() else pd.Series([], dtype=str))
+        return reasons.iloc[0] if len(reasons) and (reasons == reasons.iloc[0]).all() \
+            else f"every row of {modality}.h5 failed"
 
     def names(self, modality: str) -> list[str]:
         return list(self.features(modality).pooled_names)

@@ -18,11 +18,15 @@ from ..scoring import report
 from . import checkpoint
 from .data import FeatureBank, Rows, Tables, apply_scalers, fit_scalers, fold_masks
 from .task import FoldResult, Task
-from .trainer import Trainer, pick_device, seed_everything
+from .trainer import Trainer, pick_device, seed_everything, small_cpu_threads
 
 
 def prepare(task: Task, tables: Tables, bank: FeatureBank) -> tuple[Rows, list[dict]]:
-    """The task's rows and the folds `split.folds` selects; prints what was dropped."""
+    """The task's rows and the folds `split.folds` selects; prints what was dropped (and the
+    inputs left out because the corpus lacks them)."""
+    reason = task.skip_reason(bank)
+    if reason:
+        raise EmpathicError(f"{task.name}: cannot run on this corpus: {reason}")
     rows = task.assemble(tables, bank)
     if not len(rows):
         raise EmpathicError(f"{task.name}: no usable rows (dropped: {rows.dropped})")
@@ -52,6 +56,7 @@ def train(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path, live_
     """Train one model per selected fold; returns a summary per fold."""
     rows, folds = prepare(task, tables, bank)
     device = pick_device(task.hp.device)
+    small_cpu_threads(task.hp.device)
     live = open_live(live_dir) if live_dir is not None else None
     trainer = Trainer(task.hp, device, live=live, progress=progress)
     summaries = []

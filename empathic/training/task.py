@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from .. import params as P
+from ..atomic import atomic_path, write_json
 from ..errors import ParamError
 from ..nets.fusion import FusionNet
 from .checkpoint import Predictor
@@ -55,6 +57,21 @@ class Task:
         self.hp = HParams.from_params(prm, self.key)
 
     # -- data ----------------------------------------------------------------------------------
+    def skip_reason(self, bank: FeatureBank) -> str | None:
+        """Leave out the inputs the corpus lacks entirely (every row failed with the extractor's
+        'unavailable' reason, e.g. video on KEMDy), printing a note; returns why the task cannot
+        run on this corpus at all, else None. Idempotent; `runner.prepare` calls it."""
+        absent = {m: r for m in self.inputs if (r := bank.unavailable(m))}
+        for m, r in absent.items():
+            print(f"{self.name}: input {m} left out ({r})")
+        if absent:
+            self.inputs = [m for m in self.inputs if m not in absent]
+            self.inputs_left_out(list(absent))
+        return None if self.inputs else "none of its input modalities is available"
+
+    def inputs_left_out(self, modalities: list[str]) -> None:
+        """Hook: `self.inputs` lost `modalities` (update what was derived from them)."""
+
     def assemble(self, tables: Tables, bank: FeatureBank) -> Rows:
         raise NotImplementedError
 
@@ -97,6 +114,25 @@ class Task:
         """stages.evaluate: score each fold's test rows, write the report; returns it."""
         from . import runner
         return runner.evaluate(self, tables, bank, models_dir, metrics_path, figures_dir)
+
+
+    def write_skipped(self, reason: str, protocol: str, models_dir: Path | None = None,
+                      live_dir: Path | None = None, metrics_path: Path | None = None,
+                      figures_dir: Path | None = None) -> None:
+        """The outputs of a task skipped on this corpus: models_dir/summary.json and
+        metrics_path ({"protocol", "skipped"}) name the reason; plot folders exist, empty."""
+        doc = {"protocol": protocol, "skipped": reason}
+        if models_dir is not None:
+            with atomic_path(models_dir) as tmp:
+                tmp.mkdir()
+                write_json(tmp / "summary.json", {"task": self.name, **doc})
+        for d in (live_dir and live_dir / "plots" / "metrics", figures_dir):
+            if d is not None:
+                shutil.rmtree(d, ignore_errors=True)
+                d.mkdir(parents=True)
+        if metrics_path is not None:
+            write_json(metrics_path, doc)
+        print(f"{self.name}: skipped ({reason})")
 
 
 def available() -> list[str]:

@@ -79,6 +79,14 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def small_cpu_threads(device: str) -> None:
+    """One intra-op thread on CPU. The networks are tiny, so two threads ran ~10x slower than one
+    on a shared 2-core machine (thread hand-off dominates small matrix products), and a fixed
+    thread count keeps float reductions, hence checkpoints and curves, byte-identical."""
+    if pick_device(device).type == "cpu":
+        torch.set_num_threads(1)
+
+
 def seed_everything(seed: int, device: torch.device) -> torch.Generator:
     """Seed torch (weights, dropout) and return the generator of the batch order.
 

@@ -58,7 +58,7 @@ from ..checkpoint import Predictor
 from ..data import FeatureBank, Rows, Tables, apply_scalers, fit_scalers, fold_masks, keep_ok
 from ..runner import prepare, rows_info
 from ..task import Task
-from ..trainer import Trainer, pick_device
+from ..trainer import Trainer, pick_device, small_cpu_threads
 
 DECISIONS = ("soft", "weighted", "hard", "stacking")
 FITTED_ON_VAL = ("weighted_vote", "stacking")   # their validation scores are in-sample
@@ -163,13 +163,6 @@ def entry_name(member: str) -> str:
     return "early_fusion" if member == EARLY else f"{member}_only"
 
 
-def small_cpu_threads(device: str) -> None:
-    """One intra-op thread on CPU: these networks are tiny, and on a shared 2-core machine
-    two threads ran ~10x slower than one (thread hand-off dominates small matrix products)."""
-    if pick_device(device).type == "cpu":
-        torch.set_num_threads(1)
-
-
 def _softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -220,6 +213,21 @@ class EmotionTask(Task):
                              f"both first and add")
         lr = float(P.number(self.prm, f"{key}.finetune_lr", self.hp.lr / 3, lo=1e-8, hi=10))
         return {"first": first, "add": add, "finetune_lr": lr}
+
+    def inputs_left_out(self, modalities: list[str]) -> None:
+        """Members and phases lose the modalities the corpus lacks (KEMDy: video, landmarks);
+        the phase schedule is switched off when it has nothing left to add."""
+        self.members = {n: (list(self.inputs) if n == EARLY else mods)
+                        for n, mods in self.members.items() if n == EARLY or mods[0] in self.inputs}
+        if self.decision and len(self.members) < 2:
+            print(f"{self.name}: decision fusion off (fewer than two members left)")
+            self.decision = []
+        if self.phases:
+            first = [m for m in self.phases["first"] if m in self.inputs]
+            add = [m for m in self.phases["add"] if m in self.inputs]
+            self.phases = {**self.phases, "first": first, "add": add} if first and add else None
+            if self.phases is None:
+                print(f"{self.name}: two-phase schedule off (no modality left to add)")
 
     # -- data ----------------------------------------------------------------------------------
     def assemble(self, tables: Tables, bank: FeatureBank) -> Rows:

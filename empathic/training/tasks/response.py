@@ -62,6 +62,13 @@ class ResponseTask(Task):
         self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", 12, lo=0, integer=True)
 
     # -- data ----------------------------------------------------------------------------------
+    def skip_reason(self, bank: FeatureBank) -> str | None:
+        """Also skipped when the corpus lacks a target modality (KEMDy: no landmarks)."""
+        absent = {t: r for t in self.targets if (r := bank.unavailable(t))}
+        if absent:
+            return "; ".join(f"target {t} unavailable ({r})" for t, r in absent.items())
+        return super().skip_reason(bank)
+
     @staticmethod
     def target_lookup(bank: FeatureBank, modality: str, utt_ids):
         """((values, present, ok), names) of a target modality for the given utterances."""
