@@ -1,0 +1,80 @@
+"""Run the trained models on a new video: per-segment emotion, valence/arousal and the predicted
+listener response (not a DVC stage; a command for new recordings).
+
+    python -m stages.predict --video talk.avi                       # audio from the video
+    python -m stages.predict --video talk.avi --audio talk.wav --transcript talk.txt --side left
+
+Segments: the transcript's time stamps when --transcript is given (IEMOCAP transcription lines
+`<utt_id> [start-end]: text`, or a CSV with header `start,end,text`), else energy-based voice
+activity detection on the audio. Features: the registered extractors with the `features.*`
+sections of ./params.yaml, as in training. Models: every fold's checkpoint under models/<task>/
+(response, emotion, dimensional); the fold models' predictions are AVERAGED (an ensemble). A
+segment uses only models whose inputs it has: without a transcript there is no text, without a
+face no video/landmarks (emotion falls back to the soft vote of its members that can run).
+
+--side: the speaker's half of the frame (IEMOCAP: left = the actor with motion-capture markers).
+`auto` decides per segment: the half with a face; with faces on both, the one whose mouth moves
+more during the segment (the one talking). Voice activity finds speech, not turns: turns that
+overlap or follow within --min-gap become one segment; a transcript gives the turns.
+
+Writes OUT/segments.csv (start, end, text, side, modalities, prob_<class>, emotion, valence,
+arousal, dominance, status, notes, png) and OUT/segment_NNN.png (the speaker's face beside the
+predicted listener landmarks and the emotion probabilities).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from empathic import cli, params as P
+from empathic import predict as PR
+from empathic.errors import EmpathicError
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m stages.predict", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--video", required=True, type=Path, help="the video file (any PyAV format)")
+    ap.add_argument("--transcript", type=Path,
+                    help="IEMOCAP transcription file or a start,end,text CSV (segments + text)")
+    ap.add_argument("--audio", type=Path,
+                    help="speech audio file, for a video without an audio track (or to replace it)")
+    ap.add_argument("--side", default="auto", choices=[*PR.SIDES, "auto"],
+                    help="half of the frame the speaker sits in (default: auto, per segment)")
+    ap.add_argument("--out", type=Path, help="output folder (default: predictions/<video name>)")
+    ap.add_argument("--models", type=Path, default=Path("models"), help="default: models")
+    ap.add_argument("--metrics", type=Path, default=Path("metrics"),
+                    help="folder of emotion.json, which names the emotion model chosen on "
+                         "validation (default: metrics)")
+    ap.add_argument("--tasks", nargs="+", choices=PR.TASKS,
+                    help="tasks to run; one that cannot (e.g. its models need text and there is "
+                         "no transcript) is an error (default: every task trained under --models; "
+                         "those that cannot run are skipped with a warning)")
+    ap.add_argument("--min-gap", type=float, default=PR.VadConfig.min_gap,
+                    help="voice activity: pauses shorter than this (s) do not split a segment")
+    ap.add_argument("--min-speech", type=float, default=PR.VadConfig.min_speech,
+                    help="voice activity: shorter segments (s) are dropped")
+    ap.add_argument("--no-png", action="store_true", help="write segments.csv only")
+    ap.add_argument("--no-progress", action="store_true")
+    a = ap.parse_args(argv)
+
+    prm = P.load()
+    if a.min_gap < 0 or a.min_speech <= 0:
+        raise EmpathicError("--min-gap must be >= 0 and --min-speech > 0")
+    for what, path in (("video", a.video), ("transcript", a.transcript), ("audio", a.audio)):
+        if path is not None and not path.is_file():
+            raise EmpathicError(f"{what} file not found: {path}")
+    out = a.out or Path("predictions") / a.video.stem
+    req = PR.Request(video=a.video, out=out, transcript=a.transcript, audio=a.audio, side=a.side,
+                     models_dir=a.models, metrics_dir=a.metrics, tasks=a.tasks,
+                     vad=PR.VadConfig(min_gap=a.min_gap, min_speech=a.min_speech),
+                     draw=not a.no_png)
+    table = PR.run(req, prm, workers=P.workers(prm), progress=not a.no_progress)
+    counts = table["status"].value_counts().to_dict()
+    print(f"{len(table)} segments ({', '.join(f'{k}: {v}' for k, v in counts.items())}) -> "
+          f"{out}/segments.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)
