@@ -33,11 +33,9 @@ from tqdm import tqdm
 
 from ... import labels as lbl
 from ... import params as P
-from ...atomic import atomic_path, write_json
+from ...atomic import atomic_path
 from ...errors import EmpathicError
 from ...nets.graph import EDGE_TYPES, GraphNet, dialogue_edges
-from ...scoring import classification as cls
-from ...scoring import report
 from .. import checkpoint
 from ..data import FeatureBank, Rows, Scaler, Tables, apply_scalers, fit_scalers, fold_masks, keep_ok
 from ..runner import open_live, prepare
@@ -201,51 +199,27 @@ class ContextTask(EmotionTask):
         """Class probabilities of every node of `rows` (their dialogues as one graph)."""
         return model.predict(rows, self.edges(rows, model.window))
 
-    def run_evaluate(self, tables: Tables, bank: FeatureBank, models_dir: Path,
-                     metrics_path: Path, figures_dir: Path | None) -> dict:
-        """evaluate@context: metrics/context.json (graph vs utterance_only vs baselines)."""
-        rows, folds = prepare(self, tables, bank)
-        scores: dict[str, list] = {}
-        val_ua: dict[str, list] = {}
-        base: dict[str, list] = {}
-        test_pred: dict[str, list] = {}
-        tests = []
-        for fold in folds:
-            tr, va, te = fold_masks(rows.groups, fold)
-            val, test = rows.take(va), rows.take(te)
-            vlab, tlab = val.extra["labelled"], test.extra["labelled"]
-            tests.append(test.take(tlab))
-            for variant in VARIANTS:
-                model = GraphPredictor.load(models_dir / fold["name"] / f"{variant}.pt",
-                                            self.hp.device)
-                if model.fold != fold:
-                    raise EmpathicError(f"{models_dir}/{fold['name']} was trained on another "
-                                        f"split; run `dvc repro train@{self.name}`")
-                p_test = self.probs(model, test)[tlab]
-                scores.setdefault(variant, []).append(self.score(tests[-1], {TARGET: p_test}))
-                test_pred.setdefault(variant, []).append(p_test.argmax(axis=1))
-                p_val = self.probs(model, val)[vlab]
-                val_ua.setdefault(variant, []).append(
-                    cls.score(val.Y[TARGET][vlab], p_val.argmax(axis=1), self.classes)["ua"])
-            train = rows.take(tr)
-            for bname, bpred in self.baselines(train.take(train.extra["labelled"]),
-                                               tests[-1]).items():
-                base.setdefault(bname, []).append(self.score(tests[-1], bpred))
-        best = max(val_ua, key=lambda n: (np.mean(val_ua[n]), n))
-        doc = report.build(
-            tables.folds.get("protocol", "unknown"), [f["name"] for f in folds],
-            sum(len(t) for t in tests), scores, base, best=best, rows=self.nodes_info(rows),
-            classes=self.classes, inputs=list(self.inputs), loss=self.loss_kind,
-            graph={"window": self.window, "edge_types": self.edge_types,
-                   "graph_layers": self.graph_layers},
-            selection="best mean validation UA among " + ", ".join(VARIANTS),
-            validation_ua={n: round(float(np.mean(v)), 6) for n, v in sorted(val_ua.items())},
-            improvised=("impro_* metrics: test rows of improvised dialogues only"
-                        if "impro" in rows.extra else "the corpus does not mark improvised dialogues"))
-        write_json(metrics_path, doc)
-        if figures_dir is not None:
-            self.confusion_figures(figures_dir, tests, np.concatenate(test_pred[best]), best)
-        return doc
+    def scored(self, rows: Rows) -> Rows:
+        return rows.take(rows.extra["labelled"])
+
+    def report_extra(self, rows: Rows) -> dict:
+        return {"rows": self.nodes_info(rows), "inputs": list(self.inputs),
+                "graph": {"window": self.window, "edge_types": self.edge_types,
+                          "graph_layers": self.graph_layers}}
+
+    def fold_outputs(self, rows: Rows, fold: dict, fold_dir: Path) -> dict:
+        """Each variant's class probabilities on the labelled validation and test nodes (the
+        graph is built over all nodes of those sessions' dialogues)."""
+        val, test = (rows.take(m) for m in fold_masks(rows.groups, fold)[1:])
+        outs = {}
+        for variant in VARIANTS:
+            model = GraphPredictor.load(fold_dir / f"{variant}.pt", self.hp.device)
+            if model.fold != fold:
+                raise EmpathicError(f"{fold_dir} was trained on another split; "
+                                    f"run `dvc repro train@{self.name}`")
+            outs[variant] = {"val": self.probs(model, val)[val.extra["labelled"]],
+                             "test": self.probs(model, test)[test.extra["labelled"]]}
+        return outs
 
 
 class _GraphSplit:

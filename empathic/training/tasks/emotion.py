@@ -435,9 +435,18 @@ class EmotionTask(Task):
                 outs[ph] = {"val": _probs(model, val), "test": _probs(model, test)}
         return outs
 
+    def scored(self, rows: Rows) -> Rows:
+        """The rows a fold is scored on (the context task keeps unlabelled nodes as context)."""
+        return rows
+
+    def report_extra(self, rows: Rows) -> dict:
+        """Task-specific entries of the metrics JSON."""
+        return {"rows": rows_info(rows), "phases": self.phases}
+
     def run_evaluate(self, tables: Tables, bank: FeatureBank, models_dir: Path,
                      metrics_path: Path, figures_dir: Path | None) -> dict:
-        """evaluate@emotion: metrics/emotion.json and the confusion matrices."""
+        """evaluate@<task>: metrics/<task>.json and the confusion matrices. `fold_outputs` gives
+        each model's class probabilities on the fold's scored validation and test rows."""
         rows, folds = prepare(self, tables, bank)
         scores: dict[str, list] = {}
         val_ua: dict[str, list] = {}
@@ -446,7 +455,7 @@ class EmotionTask(Task):
         tests = []
         for fold in folds:
             tr, va, te = fold_masks(rows.groups, fold)
-            test, val = rows.take(te), rows.take(va)
+            test, val = self.scored(rows.take(te)), self.scored(rows.take(va))
             tests.append(test)
             for name, o in self.fold_outputs(rows, fold, models_dir / fold["name"]).items():
                 scores.setdefault(name, []).append(self.score(test, {TARGET: o["test"]}))
@@ -454,16 +463,15 @@ class EmotionTask(Task):
                 if name not in FITTED_ON_VAL:
                     v = cls.score(val.Y[TARGET], o["val"].argmax(axis=1), self.classes)["ua"]
                     val_ua.setdefault(name, []).append(v)
-            for bname, bpred in self.baselines(rows.take(tr), test).items():
+            for bname, bpred in self.baselines(self.scored(rows.take(tr)), test).items():
                 base.setdefault(bname, []).append(self.score(test, bpred))
         best = max(val_ua, key=lambda n: (np.mean(val_ua[n]), n))
         doc = report.build(
             tables.folds.get("protocol", "unknown"), [f["name"] for f in folds],
-            sum(len(t) for t in tests), scores, base, best=best, rows=rows_info(rows),
-            classes=self.classes, loss=self.loss_kind,
+            sum(len(t) for t in tests), scores, base, best=best,
+            classes=self.classes, loss=self.loss_kind, **self.report_extra(rows),
             selection="best mean validation UA among " + ", ".join(sorted(val_ua)),
             validation_ua={n: round(float(np.mean(v)), 6) for n, v in sorted(val_ua.items())},
-            phases=self.phases,
             improvised=("impro_* metrics: test rows of improvised dialogues only"
                         if "impro" in rows.extra else "the corpus does not mark improvised dialogues"))
         write_json(metrics_path, doc)
