@@ -8,7 +8,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sys
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from tqdm import tqdm
 

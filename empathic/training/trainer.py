@@ -133,6 +133,32 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
 
 
+class EarlyStopping:
+    """Keeps the best validation loss, its epoch and a copy of the weights; `update` says when
+    `patience` epochs have passed without improvement. A run that never reaches a finite
+    validation loss is one clear error, not a silently untrained model."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.loss, self.epoch, self.state, self.bad = float("inf"), 0, None, 0
+
+    def update(self, val_loss: float, epoch: int, model: torch.nn.Module) -> bool:
+        """Record this epoch; True when training should stop."""
+        if val_loss < self.loss - 1e-7:
+            self.loss, self.epoch, self.bad = val_loss, epoch, 0
+            self.state = copy.deepcopy(model.state_dict())
+            return False
+        self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self, model: torch.nn.Module, tag: str, last: float) -> None:
+        """Load the best epoch's weights into `model`."""
+        if self.state is None:
+            raise EmpathicError(f"training {tag or 'the model'} never reached a finite validation "
+                                f"loss (last {last}); lower the learning rate")
+        model.load_state_dict(self.state)
+
+
 class Trainer:
     """Fits a model with a task's objective; logs curves to a dvclive `Live` under `tag/`."""
 
@@ -157,8 +183,8 @@ class Trainer:
         n = len(next(iter(Xtr.values())))
         opt = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay,
                                 fused=dev.type == "cuda")   # one kernel per step on the GPU
-        best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
-        history, bad, t0 = [], 0, time.perf_counter()
+        stop = EarlyStopping(hp.patience)
+        history, t0 = [], time.perf_counter()
         bar = tqdm(range(1, hp.epochs + 1), desc=f"train {tag}".strip(), disable=not self.progress,
                    leave=False)
         for epoch in bar:
@@ -180,18 +206,11 @@ class Trainer:
             history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
             self._log(tag, epoch, train_loss, val_loss)
             bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
-            if val_loss < best[0] - 1e-7:
-                best, bad = (val_loss, epoch, copy.deepcopy(model.state_dict())), 0
-            else:
-                bad += 1
-                if bad >= hp.patience:
-                    break
-        if best[1] == 0:
-            raise EmpathicError(f"training {tag or 'the model'} never reached a finite validation "
-                                f"loss (last {history[-1]['val_loss']}); lower the learning rate")
-        model.load_state_dict(best[2])
+            if stop.update(val_loss, epoch, model):
+                break
+        stop.restore(model, tag, history[-1]["val_loss"])
         model.eval()
-        return FitResult(best[1], best[0], len(history), time.perf_counter() - t0, history)
+        return FitResult(stop.epoch, stop.loss, len(history), time.perf_counter() - t0, history)
 
     def _log(self, tag: str, epoch: int, train_loss: float, val_loss: float) -> None:
         if self.live is None:

@@ -21,7 +21,6 @@ whole dialogues (`batch_size` dialogues), so no edge is ever cut.
 """
 from __future__ import annotations
 
-import copy
 import json
 import time
 from pathlib import Path
@@ -39,7 +38,7 @@ from ...nets.graph import EDGE_TYPES, GraphNet, dialogue_edges
 from .. import checkpoint
 from ..data import FeatureBank, Rows, Scaler, Tables, apply_scalers, fit_scalers, fold_masks, keep_ok
 from ..runner import open_live, prepare
-from ..trainer import autocast, pick_device, seed_everything, to_device
+from ..trainer import EarlyStopping, autocast, pick_device, seed_everything, to_device
 from .emotion import (TARGET, EmotionTask, _softmax, improvised_mask, keep_improvised_flag,
                       small_cpu_threads, utterance_inputs)
 
@@ -107,7 +106,7 @@ class ContextTask(EmotionTask):
         gen = seed_everything(hp.seed, device)
         net.to(device)
         opt = torch.optim.AdamW(net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        best, bad, epochs, t0 = (float("inf"), 0, None), 0, 0, time.perf_counter()
+        stop, epochs, t0 = EarlyStopping(hp.patience), 0, time.perf_counter()
         bar = tqdm(range(1, hp.epochs + 1), desc=f"train {tag}", disable=not progress, leave=False)
         for epoch in bar:
             net.train()
@@ -129,19 +128,12 @@ class ContextTask(EmotionTask):
                 live.log_metric(f"{tag}/train_loss", total / max(n, 1))
                 live.log_metric(f"{tag}/val_loss", val_loss)
             bar.set_postfix(train=f"{total / max(n, 1):.4f}", val=f"{val_loss:.4f}")
-            if val_loss < best[0] - 1e-7:
-                best, bad = (val_loss, epoch, copy.deepcopy(net.state_dict())), 0
-            else:
-                bad += 1
-                if bad >= hp.patience:
-                    break
-        if best[2] is None:
-            raise EmpathicError(f"training {tag} never reached a finite validation loss; "
-                                f"lower the learning rate")
-        net.load_state_dict(best[2])
+            if stop.update(val_loss, epoch, net):
+                break
+        stop.restore(net, tag, val_loss)
         net.eval()
         seconds = time.perf_counter() - t0
-        return {"scalers": xs, "best_epoch": best[1], "best_val_loss": round(best[0], 6),
+        return {"scalers": xs, "best_epoch": stop.epoch, "best_val_loss": round(stop.loss, 6),
                 "epochs_run": epochs, "seconds_per_epoch": seconds / max(epochs, 1),
                 "edges_train": int(len(tr.src))}
 
