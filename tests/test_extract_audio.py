@@ -166,14 +166,11 @@ def _auc(hi: np.ndarray, lo: np.ndarray) -> float:
     return float(np.mean(hi[:, None] > lo[None, :]) + 0.5 * np.mean(hi[:, None] == lo[None, :]))
 
 
-def test_arousal_shows_in_pitch_and_loudness(request):
+def test_arousal_shows_in_pitch_and_loudness(tiny_project):
     """On the sample corpus (espeak-ng prosody driven by emotion), high-arousal utterances
     (ang, hap/exc) have higher F0 and loudness than low-arousal ones (sad, neu). Values are
     compared within speaker (minus the speaker's mean): the F/M pitch gap would swamp them."""
-    try:
-        tiny = request.getfixturevalue("tiny_project")
-    except pytest.FixtureLookupError:
-        pytest.skip("tiny_project fixture not available yet")
+    tiny = tiny_project
     utts = tiny.utterances
     f = AudioExtractor(PARAMS, root=tiny.root, workers=1, progress=False).extract(utts)["audio"]
     feats = f.features

@@ -228,11 +228,8 @@ def test_stage_end_to_end_on_two_workers(corpus, extracted, tmp_path):
 # --- semantics on the generated sample corpus ---------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sample_faces(request):
-    try:
-        project = request.getfixturevalue("tiny_project")
-    except pytest.FixtureLookupError:
-        pytest.skip("the tiny_project fixture (tests/conftest.py) is not available")
+def sample_faces(tiny_project):
+    project = tiny_project
     utts = project.utterances.reset_index(drop=True)
     res = FaceExtractor(PARAMS, root=project.root, workers=2, progress=False).extract(utts)
     return project, utts, res["landmarks"].features

@@ -116,13 +116,10 @@ def test_stage_end_to_end(result, tmp_path):
     assert manifest.values.tolist() == [["blank", "empty transcript"], ["none", "empty transcript"]]
 
 
-def test_sample_corpus_embeddings_cluster_by_emotion(request):
+def test_sample_corpus_embeddings_cluster_by_emotion(tiny_project):
     """On the sample corpus, improvised transcripts of the same (true) emotion are closer than
     others (scripted dialogues speak the same lines whatever the emotion)."""
-    try:
-        tiny = request.getfixturevalue("tiny_project")
-    except pytest.FixtureLookupError:
-        pytest.skip("tiny_project fixture not available yet")
+    tiny = tiny_project
     utts = tiny.utterances
     f = TextExtractor(PARAMS, root=tiny.root, workers=1, progress=False).extract(utts)["text"]
     feats = f.features
