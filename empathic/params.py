@@ -14,8 +14,12 @@ PARAMS_FILE = os.environ.get("EMPATHIC_PARAMS", "params.yaml")
 _MISSING = object()
 
 
-def load(path: str | os.PathLike | None = None) -> dict:
-    """Load the params file (default: ./params.yaml, or $EMPATHIC_PARAMS)."""
+def load(path: str | os.PathLike | None = None, complete: bool = False) -> dict:
+    """Load and check the params file (default: ./params.yaml, or $EMPATHIC_PARAMS).
+
+    Every key in it must be one the schema knows, with a value of the right type and range
+    (empathic.schema); `complete` also requires every key the schema requires.
+    """
     p = Path(path or PARAMS_FILE)
     if not p.is_file():
         raise ParamError(f"params file not found: {p} (run from the repository root)")
@@ -26,6 +30,8 @@ def load(path: str | os.PathLike | None = None) -> dict:
         raise ParamError(f"{p}: not valid YAML: {e}".replace("\n", " ")) from None
     if not isinstance(data, dict):
         raise ParamError(f"{p}: top level must be a mapping")
+    from .schema import check      # pydantic loads in ~0.1 s: only when params are read
+    check(data, source=str(p), complete=complete)
     return data
 
 

@@ -36,7 +36,7 @@ def make_project(root: Path) -> None:
         shutil.copytree(REPO / d, root / d, ignore=shutil.ignore_patterns("__pycache__"))
     repo_stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     stages = {"synth": {"cmd": f'python -c "{SYNTH}"', "deps": ["empathic/training/synthetic.py"],
-                        "params": ["synth"], "outs": SYNTH_OUTS}}
+                        "params": ["base.seed"], "outs": SYNTH_OUTS}}
     for name in ("train", "evaluate"):          # the repository's definitions, response item only
         stage = repo_stages[name]
         stages[name] = dict(stage, foreach={"response": stage["foreach"]["response"]})
@@ -44,7 +44,7 @@ def make_project(root: Path) -> None:
     repo_params = yaml.safe_load((REPO / "params.yaml").read_text())
     response = dict(repo_params["tasks"]["response"], hidden=16, epochs=3, patience=2,
                     batch_size=32, fusion="concat", device="cpu", figure_pairs=2)
-    params = {"base": {"seed": 0}, "synth": {"n_pairs": 90},
+    params = {"base": {"seed": 0},
               "split": {"folds": repo_params["split"]["folds"]}, "tasks": {"response": response}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 

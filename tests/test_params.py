@@ -1,14 +1,20 @@
-"""Params loading and validation give one clear line naming the param."""
-import pytest
+"""Params loading and validation give one clear line naming the param; the schema rejects
+unknown keys (naming the closest valid one) and bad values, and the repository's params.yaml
+passes it complete."""
+import copy
 
-from empathic import params as P
+import pytest
+import yaml
+
+from conftest import REPO, run_stage
+from empathic import params as P, schema
 from empathic.errors import ParamError
 
+REPO_PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
-def test_lookup_and_validation(tmp_path):
-    f = tmp_path / "params.yaml"
-    f.write_text("a:\n  b: 3\n  c: [x, y]\n  d: nope\n")
-    prm = P.load(f)
+
+def test_lookup_and_validation():
+    prm = {"a": {"b": 3, "c": ["x", "y"], "d": "nope"}}
     assert P.get(prm, "a.b") == 3
     assert P.number(prm, "a.b", lo=0, integer=True) == 3
     assert P.subset(prm, "a.c", ["x", "y", "z"]) == ["x", "y"]
@@ -29,3 +35,99 @@ def test_bad_yaml_and_missing_file(tmp_path):
     bad.write_text("a: [1, 2\n")
     with pytest.raises(ParamError, match="not valid YAML"):
         P.load(bad)
+
+
+def test_repository_params_validate_complete():
+    checked = schema.check(copy.deepcopy(REPO_PARAMS), complete=True)
+    assert checked is not None and checked.tasks.emotion.epochs == REPO_PARAMS["tasks"]["emotion"]["epochs"]
+    assert P.load(REPO / "params.yaml", complete=True) == REPO_PARAMS
+
+
+def edited(dotted: str, value=None, rename: str | None = None) -> dict:
+    prm = copy.deepcopy(REPO_PARAMS)
+    *head, last = dotted.split(".")
+    node = prm
+    for k in head:
+        node = node[k]
+    if rename:
+        node[rename] = node.pop(last)
+    else:
+        node[last] = value
+    return prm
+
+
+@pytest.mark.parametrize("dotted, rename, hint", [
+    ("tasks.emotion.epochs", "epoch", "tasks.emotion.epochs"),
+    ("features.face.fps", "fsp", "features.face.fps"),
+    ("tasks.context.window", "windw", "tasks.context.window"),
+    ("tasks", "task", "tasks"),
+    ("tasks.emotion.fusion.decision", "decison", "tasks.emotion.fusion.decision"),
+])
+def test_unknown_key_names_the_closest_valid_one(dotted, rename, hint):
+    bad = dotted.rpartition(".")[0] + "." + rename if "." in dotted else rename
+    for complete in (False, True):
+        with pytest.raises(ParamError) as e:
+            schema.check(edited(dotted, rename=rename), complete=complete)
+        assert str(e.value) == f"params.yaml: unknown key '{bad}' (did you mean '{hint}'?)"
+
+
+@pytest.mark.parametrize("dotted, value, match", [
+    ("tasks.emotion.loss", "focal", r"'tasks.emotion.loss' is 'focal'; input should be 'ce'"),
+    ("tasks.response.epochs", 0, r"'tasks.response.epochs' is 0; .*greater than or equal to 1"),
+    ("tasks.response.epochs", 60.5, r"'tasks.response.epochs' is 60.5; .*integer"),
+    ("tasks.emotion.fusion", {"early": "concat", "decision": ["soft", "x"]},
+     r"'tasks.emotion.fusion.decision\[1\]' is 'x'"),
+    ("tasks.emotion.inputs", ["txt"], r"'tasks.emotion.inputs\[0\]' is 'txt'"),
+    ("features.audio.sample_rate", "16k", r"'features.audio.sample_rate' is '16k'"),
+    ("split.folds", 3, r"'split.folds' is 3"),
+    ("sample.width", 722, r"'sample.width' is 722; .*multiple of 4"),
+    ("tasks.dimensional.dims", [], r"'tasks.dimensional.dims' is \[\]"),
+])
+def test_bad_value_names_the_dotted_key(dotted, value, match):
+    with pytest.raises(ParamError, match=match):
+        schema.check(edited(dotted, value))
+
+
+def test_absent_keys_left_to_the_reader_unless_complete():
+    prm = {"sample": {"out": "out", "turns_per_dialog": 8}}
+    assert schema.check(prm) is None
+    with pytest.raises(ParamError, match="missing param '(base|sample.dialogs_per_session)'"):
+        schema.check(prm, complete=True)
+    with pytest.raises(ParamError, match="^params.yaml: missing param 'data.root'$"):
+        schema.check({**REPO_PARAMS, "data": {"corpus": "iemocap"}}, complete=True)
+
+
+def test_schema_choices_match_the_code():
+    """The choices the schema allows are the ones the code knows."""
+    import typing
+
+    from empathic.extractors.audio import FEATURE_SETS
+    from empathic.folds import SCHEMES
+    from empathic.pairs import GENDERS, READERS
+    from empathic.training.data import MODALITIES
+    from empathic.training.tasks.emotion import DECISIONS
+    from empathic.nets.graph import EDGE_TYPES
+    from empathic.nets.losses import LOSSES
+    from empathic.training.trainer import DEVICES
+
+    def lit(tp):
+        return tuple(typing.get_args(tp))
+    assert lit(schema.Modality) == MODALITIES and lit(schema.Device) == DEVICES
+    assert lit(schema.ClassLoss) == LOSSES and lit(schema.Gender) == GENDERS
+    f = schema.Audio.model_fields["feature_set"].annotation
+    assert lit(f) == FEATURE_SETS
+    assert lit(schema.Data.model_fields["corpus"].annotation) == tuple(READERS)
+    assert lit(schema.Split.model_fields["scheme"].annotation) == tuple(SCHEMES)
+    dec = schema.DecisionFusion.model_fields["decision"].annotation
+    assert lit(typing.get_args(dec)[0]) == DECISIONS
+    edges = schema.Context.model_fields["edge_types"].annotation
+    assert lit(typing.get_args(edges)[0]) == EDGE_TYPES
+
+
+def test_stage_with_a_typo_key_fails_in_one_line_before_work(tmp_path):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(edited("tasks.emotion.epochs", rename="epoch")))
+    p = run_stage(["stages.train", "emotion", "--no-progress"], tmp_path, check=False)
+    assert p.returncode == 2
+    assert p.stderr.strip() == ("error: params.yaml: unknown key 'tasks.emotion.epoch' "
+                                "(did you mean 'tasks.emotion.epochs'?)")
+    assert not (tmp_path / "models").exists()
