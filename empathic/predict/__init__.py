@@ -1,0 +1,160 @@
+"""Inference on a new video: speech segments, their emotion, and the listener's predicted face.
+
+The steps of `python -m stages.predict` (each a function here):
+
+1. audio: the video's own audio track (decoded with PyAV, mixed to mono, resampled to
+   ``features.audio.sample_rate``) or a separate file (``--audio``);
+2. segments: the transcript's time stamps when one is given (IEMOCAP transcription lines
+   ``<utt_id> [start-end]: text``, or a CSV with columns ``start,end,text``), else energy-based
+   voice activity detection (:func:`segments.detect_speech`);
+3. features: each segment's audio is written to a temporary wav and the segments become a small
+   utterances table (``wav``, ``video`` = the input video, ``video_side``, ``start``, ``end``,
+   ``text``) that the REGISTERED extractors read with the params sections of params.yaml, so the
+   features are computed by the code, and with the settings, the models were trained on;
+4. side: ``left`` / ``right`` name the half of the frame the speaker sits in; ``auto`` runs the
+   face extractor on both halves of every segment and takes, per segment, the half whose face
+   moves its mouth more (mean frame-to-frame change of the inner-lip gap), or the only half
+   with a face (:func:`features.choose_sides`). Per segment, because in a dyadic recording the speaker
+   changes. Voice activity finds stretches of speech, not turns: turns that overlap or follow
+   each other within ``--min-gap`` become one segment (give a transcript for turns);
+5. models: every fold's checkpoint of each task under ``models/`` (:class:`models.ModelSet`); the fold
+   models' outputs are averaged (an ensemble). Per segment only models whose inputs are all
+   available run: no transcript means no text, no face means no video/landmarks. The emotion
+   task uses the model it selected on validation (``best`` in metrics/emotion.json) when its
+   inputs are available, else the soft vote of its single-modality / early-fusion members that
+   are; response and dimensional have one model kind each;
+6. outputs: ``segments.csv`` (one row per segment) and ``segment_NNN.png`` (the speaker's face
+   from the segment's middle frame beside the predicted listener landmarks and the emotion
+   probabilities).
+
+Modules: ``segments`` (transcripts, voice activity), ``media`` (audio and frames of the input),
+``features`` (the registered extractors on the segments, side choice), ``models`` (fold
+ensembles of each task and their predictions), ``rendering`` (the PNGs); this module runs them.
+"""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import extractors
+from .. import params as P
+from ..atomic import write_csv
+from ..errors import EmpathicError
+from .features import (MODALITY_EXTRACTOR, SIDES, choose_sides, mouth_motion, run_extractors,
+                       segment_features, utterance_rows, write_segment_wavs)
+from .media import check_video, grab_frames, load_audio
+from .models import (TASKS, Ensemble, ModelSet, Predictions, describe, entry_to_member,
+                     never_runnable, predict_segments)
+from .rendering import draw_all, draw_segment, face_crop
+from .segments import Segment, VadConfig, detect_speech, frame_db, read_transcript
+
+__all__ = ["MODALITY_EXTRACTOR", "SIDES", "TASKS", "Ensemble", "ModelSet", "Predictions",
+           "Request", "Segment", "VadConfig", "check_video", "choose_sides", "describe",
+           "detect_speech", "draw_all", "draw_segment", "entry_to_member", "face_crop",
+           "frame_db", "grab_frames", "load_audio", "mouth_motion", "never_runnable",
+           "predict_segments", "read_transcript", "run", "run_extractors", "segment_features",
+           "segments_table", "trained_tasks", "utterance_rows", "write_segment_wavs"]
+
+
+@dataclass
+class Request:
+    video: Path
+    out: Path
+    transcript: Path | None = None
+    audio: Path | None = None
+    side: str = "auto"
+    models_dir: Path = Path("models")
+    metrics_dir: Path = Path("metrics")
+    tasks: list[str] | None = None       # None: every task trained under models_dir
+    vad: VadConfig = VadConfig()
+    draw: bool = True
+
+
+def trained_tasks(models_dir: Path) -> list[str]:
+    found = [t for t in TASKS if (models_dir / t).is_dir()]
+    if not found:
+        raise EmpathicError(f"no trained models in {models_dir}/ (run `dvc repro` first)")
+    return found
+
+
+def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
+        log=print) -> pd.DataFrame:
+    """Predict every segment of `req.video`; write req.out/segments.csv and the PNGs."""
+    if req.side not in (*SIDES, "auto"):
+        raise EmpathicError(f"--side is {req.side!r}; expected left, right or auto")
+    check_video(req.video)
+    ms = ModelSet.load(req.models_dir, req.metrics_dir, req.tasks or trained_tasks(req.models_dir))
+    segs = read_transcript(req.transcript) if req.transcript else None
+    sr = P.number(prm, "features.audio.sample_rate", lo=8000, hi=48000, integer=True)
+    x = load_audio(req.video, req.audio, sr)
+    if segs is None:
+        segs = detect_speech(x, sr, req.vad)
+        log(f"voice activity: {len(segs)} speech segments in {len(x) / sr:.1f} s of audio")
+        if not segs:
+            raise EmpathicError(f"no speech found in the audio of {req.video} (silent track?)")
+    else:
+        log(f"transcript: {len(segs)} segments")
+    have_text = any(s.text for s in segs)
+    skip = never_runnable(ms, have_text)
+    for why in skip.values():
+        log(f"warning: {why}")
+    if skip and (req.tasks or len(skip) == len(ms.tasks())):   # asked for, or nothing left
+        raise EmpathicError("; ".join(skip.values()))
+    names = [e for e in ("text", "audio", "face")
+             if e != "text" or (have_text and "text" in ms.needed_modalities())]
+    sides = SIDES if req.side == "auto" else (req.side,)
+    corpus = str(P.get(prm, "data.corpus", "iemocap"))
+    with tempfile.TemporaryDirectory(prefix="empathic-predict-") as tmp:
+        wavs = write_segment_wavs(x, sr, segs, Path(tmp))
+        utts = utterance_rows(segs, wavs, req.video, sides, corpus)
+        results = run_extractors(names, utts, prm, workers, progress)
+    feats = {m: r.features for m, r in results.items()}
+    ms.check_names({m: f.pooled_names for m, f in feats.items()})
+    rows, side_notes = choose_sides(results.get("landmarks"), len(segs), req.side)
+    X, ok = segment_features(feats, rows, len(sides))
+    pred = predict_segments(ms, X, ok, len(segs), skip)
+    table = segments_table(segs, rows, sides, side_notes, pred, results)
+    req.out.mkdir(parents=True, exist_ok=True)
+    if req.draw:
+        draw_all(req, segs, rows, sides, side_notes, pred, feats.get("landmarks"), table, progress)
+    write_csv(req.out / "segments.csv", table)
+    return table
+
+
+def segments_table(segs, rows, sides, side_notes, pred: Predictions,
+                   results: dict[str, extractors.Result]) -> pd.DataFrame:
+    n = len(segs)
+    out = pd.DataFrame({
+        "segment": [f"seg{i:03d}" for i in range(n)],
+        "start": [s.start for s in segs], "end": [s.end for s in segs],
+        "transcript_id": [s.ref for s in segs], "text": [s.text for s in segs],
+        "side": [sides[r % len(sides)] if r >= 0 else "" for r in rows],
+        "modalities": pred.modalities,
+    })
+    for j, c in enumerate(pred.classes):
+        out[f"prob_{c}"] = np.round(pred.probs[:, j], 4)
+    if pred.classes:
+        out["emotion"] = [pred.classes[int(np.argmax(p))] if np.all(np.isfinite(p)) else ""
+                          for p in pred.probs]
+        out["emotion_model"] = pred.emotion_model
+    for j, d in enumerate(pred.dims):
+        out[d] = np.round(pred.dim_values[:, j], 3)
+    out["listener_landmarks"] = np.all(np.isfinite(pred.listener), axis=1)
+    notes = []
+    for i in range(n):
+        extra = [side_notes[i]] if side_notes[i] else []
+        for m, res in results.items():
+            r = rows[i] if rows[i] >= 0 else i * len(sides)
+            if not res.features.ok[r] and MODALITY_EXTRACTOR[m] != "face":
+                extra.append(f"{m} failed: {res.reasons.get(res.features.ids[r], 'unknown')}")
+        notes.append(extra + pred.notes[i])
+    out["status"] = ["ok" if not nt else "partial" for nt in notes]
+    out.loc[out["modalities"] == "", "status"] = "failed"
+    out["notes"] = ["; ".join(nt) for nt in notes]
+    out["png"] = ""
+    return out
+

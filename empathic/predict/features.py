@@ -1,0 +1,107 @@
+"""Features of the segments: computed by the registered extractors with the `features.*` params
+the models were trained with, and the speaker's side chosen per segment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import extractors
+from .. import params as P
+from ..store import Features
+from ..tables import UTTERANCE_COLUMNS
+from .segments import Segment
+
+SIDES = ("left", "right")
+MODALITY_EXTRACTOR = {"text": "text", "audio": "audio", "video": "face", "landmarks": "face"}
+MOUTH_OPEN = "mouth_open"           # landmarks frame column that --side auto compares
+
+
+def utterance_rows(segs: list[Segment], wavs: list[Path], video: Path, sides: tuple[str, ...],
+                   corpus: str) -> pd.DataFrame:
+    """The utterances table (columns of data/pairs/utterances.csv) the extractors read: one row
+    per segment and side. Paths are absolute, so the extractors' `root / path` keeps them;
+    `corpus` is data.corpus (the text extractor's `auto` model depends on it); labels are empty."""
+    rows = []
+    for i, (s, w) in enumerate(zip(segs, wavs)):
+        for side in sides:
+            rows.append({**{c: "" for c in UTTERANCE_COLUMNS},
+                         "utt_id": f"seg{i:03d}@{side}", "corpus": corpus, "session": "new",
+                         "dialog": video.stem, "start": s.start, "end": s.end, "text": s.text,
+                         "valence": np.nan, "arousal": np.nan, "dominance": np.nan,
+                         "wav": str(w.resolve()), "video": str(video.resolve()),
+                         "video_side": side})
+    return pd.DataFrame(rows, columns=UTTERANCE_COLUMNS)
+
+
+def write_segment_wavs(x: np.ndarray, sr: int, segs: list[Segment], folder: Path) -> list[Path]:
+    import soundfile as sf
+    paths = []
+    for i, s in enumerate(segs):
+        p = folder / f"seg{i:03d}.wav"
+        sf.write(str(p), x[int(s.start * sr):int(np.ceil(s.end * sr))], sr, subtype="PCM_16")
+        paths.append(p)
+    return paths
+
+
+def run_extractors(names: list[str], utts: pd.DataFrame, prm: dict, workers: int,
+                   progress: bool) -> dict[str, extractors.Result]:
+    """modality -> Result (features, failure reasons) for the rows of `utts`, computed by the
+    registered extractors with their `features.<name>` params."""
+    out = {}
+    for name in names:
+        cls = extractors.get(name)
+        ex = cls(P.get(prm, f"features.{name}"), root=Path("/"), workers=workers, progress=progress)
+        out.update(ex.extract(utts))
+    return out
+
+
+def mouth_motion(landmarks: Features, row: int) -> float:
+    """Mean absolute frame-to-frame change of the inner-lip gap (IOD units) over a row's frames:
+    high while talking, near zero for a listener (even one whose mouth stays ajar)."""
+    frames = landmarks.frames[row][:, landmarks.frame_names.index(MOUTH_OPEN)]
+    return float(np.mean(np.abs(np.diff(frames)))) if len(frames) > 1 else 0.0
+
+
+def choose_sides(landmarks: extractors.Result | None, n: int,
+                 side: str) -> tuple[list[int], list[str]]:
+    """Per segment: the extractor row to use (segment * n_sides + side index) and a note.
+
+    side left/right: that half. auto: the half with a face; with faces on both halves, the one
+    whose mouth moves more over the segment (:func:`mouth_motion`). -1 when no face was found.
+    """
+    sides = SIDES if side == "auto" else (side,)
+    k = len(sides)
+    lm = landmarks.features if landmarks is not None else None
+    rows, notes = [], []
+    for i in range(n):
+        cand = [(i * k + j, s) for j, s in enumerate(sides) if lm is not None and lm.ok[i * k + j]]
+        if not cand:
+            why = {landmarks.reasons.get(lm.ids[i * k + j], "") for j in range(k)} if lm else set()
+            why -= {"", "no face in span"}
+            rows.append(-1)
+            notes.append(f"no face on the {' or '.join(sides)} half"
+                         + (f" ({'; '.join(sorted(why))})" if why else ""))
+        elif len(cand) == 1:
+            rows.append(cand[0][0])
+            notes.append("" if side != "auto" else f"face only on the {cand[0][1]} half")
+        else:
+            rows.append(max(cand, key=lambda c: mouth_motion(lm, c[0]))[0])
+            notes.append("")
+    return rows, notes
+
+
+def segment_features(feats: dict[str, Features], rows: list[int],
+                     n_sides: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per modality, each segment's pooled vector from the chosen side's row, and whether it is
+    usable (face modalities: only where a face was chosen; others: the segment's first row)."""
+    X, ok = {}, {}
+    pick = [r if r >= 0 else i * n_sides for i, r in enumerate(rows)]
+    for m, f in feats.items():
+        face = MODALITY_EXTRACTOR[m] == "face"
+        X[m] = f.pooled[pick]
+        ok[m] = np.array([f.ok[r] and not (face and rows[i] < 0) for i, r in enumerate(pick)])
+        ok[m] &= np.all(np.isfinite(X[m]), axis=1)
+    return X, ok
+

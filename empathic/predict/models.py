@@ -1,0 +1,229 @@
+"""The trained models of each task (fold ensembles) and their predictions over segments."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EmpathicError
+from ..training.data import MODALITIES
+from .features import MODALITY_EXTRACTOR
+
+TASKS = ("emotion", "dimensional", "response")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Ensemble:
+    """One model kind over folds (same inputs); `predict` averages the fold models' outputs
+    (class probabilities for classifiers, values otherwise)."""
+
+    task: str
+    name: str
+    models: list = field(default_factory=list)      # checkpoint.Predictor, one per fold
+    classify: bool = False
+
+    @property
+    def inputs(self) -> list[str]:
+        return self.models[0].inputs
+
+    def runs_on(self, available: set[str]) -> bool:
+        return set(self.inputs) <= available
+
+    def predict(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outs = [m.predict({k: X[k] for k in m.inputs}) for m in self.models]
+        fix = _softmax if self.classify else (lambda v: v)
+        return {t: np.mean([fix(np.asarray(o[t], np.float64)) for o in outs], axis=0)
+                for t in outs[0]}
+
+
+def _load_all(paths: list[Path], task: str, name: str, classify: bool = False) -> Ensemble:
+    from ..training.checkpoint import load_model
+    models = [load_model(p, "cpu") for p in paths]
+    kinds = {tuple(m.inputs) for m in models}
+    if len(kinds) > 1:
+        raise EmpathicError(f"models/{task}: fold models of '{name}' have different inputs "
+                            f"{sorted(kinds)}; run `dvc repro train@{task}`")
+    return Ensemble(task, name, models, classify)
+
+
+_ENTRY = re.compile(r"^(.+)_only$")
+
+
+def entry_to_member(entry: str) -> str | None:
+    """metrics/emotion.json model entry -> checkpoint stem (None for decision fusion)."""
+    if entry == "early_fusion":
+        return "early"
+    if entry in ("phase1", "phase2"):
+        return entry
+    m = _ENTRY.match(entry)
+    return m.group(1) if m else None
+
+
+@dataclass
+class ModelSet:
+    """The trained models of each task under `models_dir`."""
+
+    response: Ensemble | None = None
+    dimensional: Ensemble | None = None
+    emotion: dict[str, Ensemble] = field(default_factory=dict)   # member stem -> ensemble
+    emotion_best: str | None = None       # the stem selected on validation, if a checkpoint
+    emotion_members: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, models_dir: Path, metrics_dir: Path, tasks: list[str]) -> "ModelSet":
+        ms = cls()
+        for task in tasks:
+            d = models_dir / task
+            if task == "emotion":
+                ms._load_emotion(d, metrics_dir / "emotion.json")
+                continue
+            paths = sorted(d.glob("*.pt"))
+            if not paths:
+                raise EmpathicError(f"no trained {task} models in {d} (run `dvc repro` first)")
+            setattr(ms, task, _load_all(paths, task, task))
+        return ms
+
+    def _load_emotion(self, d: Path, metrics: Path) -> None:
+        folds = sorted(p for p in d.glob("*") if p.is_dir() and any(p.glob("*.pt")))
+        if not folds:
+            raise EmpathicError(f"no trained emotion models in {d} (run `dvc repro` first)")
+        stems = sorted(set.intersection(*({p.stem for p in f.glob("*.pt")} for f in folds)))
+        for stem in stems:
+            self.emotion[stem] = _load_all([f / f"{stem}.pt" for f in folds], "emotion", stem,
+                                           classify=True)
+        fusion = folds[0] / "fusion.json"
+        members = json.loads(fusion.read_text())["members"] if fusion.is_file() else []
+        self.emotion_members = [m for m in members if m in self.emotion] or \
+            [s for s in stems if not s.startswith("phase")]
+        if metrics.is_file():
+            best = json.loads(metrics.read_text()).get("best")
+            stem = entry_to_member(best) if isinstance(best, str) else None
+            self.emotion_best = stem if stem in self.emotion else None
+
+    def tasks(self) -> list[str]:
+        return [t for t in TASKS if (self.emotion if t == "emotion" else getattr(self, t))]
+
+    def all_ensembles(self) -> list[Ensemble]:
+        return [e for e in [self.response, self.dimensional, *self.emotion.values()] if e]
+
+    def needed_modalities(self) -> set[str]:
+        return {m for e in self.all_ensembles() for m in e.inputs}
+
+    def emotion_choice(self, available: set[str]) -> list[Ensemble]:
+        """The emotion model(s) for segments with these modalities: the validation-selected
+        checkpoint when it can run, else the soft vote of the members that can."""
+        best = self.emotion.get(self.emotion_best) if self.emotion_best else None
+        if best is not None and best.runs_on(available):
+            return [best]
+        return [self.emotion[m] for m in self.emotion_members if self.emotion[m].runs_on(available)]
+
+    def check_names(self, names: dict[str, list[str]]) -> None:
+        """The extracted feature names must be the ones the models were trained on."""
+        for e in self.all_ensembles():
+            for m in e.inputs:
+                if m in names and list(e.models[0].input_names[m]) != list(names[m]):
+                    raise EmpathicError(
+                        f"{m} features differ from those models/{e.task} was trained on "
+                        f"({len(names[m])} vs {len(e.models[0].input_names[m])} columns): params "
+                        f"features.{MODALITY_EXTRACTOR[m]} changed since training; run `dvc repro`")
+
+
+def describe(ens: list[Ensemble]) -> str:
+    """The emotion model(s) used, named as in metrics/emotion.json (audio_only, early_fusion)."""
+    from ..training.tasks.emotion import entry_name
+    names = [e.name if e.name.startswith("phase") else entry_name(e.name) for e in ens]
+    return names[0] if len(names) == 1 else "soft vote of " + " + ".join(names)
+
+
+def never_runnable(ms: ModelSet, have_text: bool) -> dict[str, str]:
+    """task -> why it cannot run on any segment (its models need text and there is none)."""
+    if have_text:
+        return {}
+    why = {}
+    for task in ms.tasks():
+        if task == "emotion":
+            if not ms.emotion_choice({"audio", "video", "landmarks"}):
+                why[task] = "every emotion member needs text"
+        elif "text" in getattr(ms, task).inputs:
+            why[task] = (f"its models need text (tasks.{task}.inputs = "
+                         f"{getattr(ms, task).inputs})")
+    return {t: f"{t} not predicted: {w}; give --transcript, or retrain without text in "
+               f"tasks.{t}.inputs" + (" / tasks.emotion.members" if t == "emotion" else "")
+            for t, w in why.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Prediction over segments
+
+@dataclass
+class Predictions:
+    """Per segment results (arrays over segments; NaN where not predicted)."""
+
+    classes: list[str]
+    probs: np.ndarray             # (n, K)
+    emotion_model: list[str]
+    dims: list[str]
+    dim_values: np.ndarray        # (n, len(dims))
+    listener: np.ndarray          # (n, 136) aligned landmarks
+    modalities: list[str]
+    notes: list[list[str]]
+
+
+def predict_segments(ms: ModelSet, X: dict[str, np.ndarray], ok: dict[str, np.ndarray],
+                     n: int, skip_notes: dict[str, str]) -> Predictions:
+    """Run every task on the segments, grouped by which modalities each segment has."""
+    from ..training.tasks import dimensional, emotion
+    emo_classes = (list(next(iter(ms.emotion.values())).models[0].target_names[emotion.TARGET])
+                   if ms.emotion else [])
+    dims = (list(ms.dimensional.models[0].target_names[dimensional.TARGET])
+            if ms.dimensional else [])
+    p = Predictions(emo_classes, np.full((n, len(emo_classes)), np.nan), [""] * n, dims,
+                    np.full((n, len(dims)), np.nan), np.full((n, 136), np.nan), [""] * n,
+                    [[] for _ in range(n)])
+    avail = [frozenset(m for m in ok if ok[m][i]) for i in range(n)]
+    for i in range(n):
+        p.modalities[i] = "+".join(m for m in MODALITIES if m in avail[i])
+        p.notes[i] += list(skip_notes.values())
+    for group in sorted(set(avail), key=sorted):
+        idx = np.array([i for i in range(n) if avail[i] == group])
+        Xg = {m: X[m][idx] for m in group}
+        if ms.emotion and "emotion" not in skip_notes:
+            ens = ms.emotion_choice(set(group))
+            if ens:
+                p.probs[idx] = np.mean([e.predict(Xg)[emotion.TARGET] for e in ens], axis=0)
+                for i in idx:
+                    p.emotion_model[i] = describe(ens)
+            else:
+                _note(p, idx, f"emotion not predicted: no emotion model runs on {_mods(group)}")
+        for task, target, dest in (("dimensional", dimensional.TARGET, p.dim_values),
+                                   ("response", "landmarks", p.listener)):
+            e = getattr(ms, task)
+            if e is None or task in skip_notes:
+                continue
+            if e.runs_on(set(group)):
+                out = e.predict(Xg)
+                if target in out:
+                    dest[idx] = out[target]
+            else:
+                missing = sorted(set(e.inputs) - set(group))
+                _note(p, idx, f"{task} not predicted: needs {'+'.join(missing)}")
+    return p
+
+
+def _mods(group) -> str:
+    return "+".join(m for m in MODALITIES if m in group) or "nothing"
+
+
+def _note(p: Predictions, idx, text: str) -> None:
+    for i in idx:
+        p.notes[i].append(text)
+
