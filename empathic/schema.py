@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .errors import ParamError
 
-Modality = Literal["text", "audio", "video", "landmarks", "physio"]
+Modality = Literal["text", "audio", "video", "landmarks", "physio", "ssl"]
 Device = Literal["auto", "cpu", "cuda"]
 Encoder = Literal["concat", "attention"]
 ClassLoss = Literal["ce", "weighted_ce", "class_balanced"]
@@ -117,13 +117,27 @@ class Physio(Extractor):
     min_ibis: Annotated[int, Field(ge=2, strict=True)]
 
 
+class Ssl(Extractor):
+    model: Optional[str]             # null: not configured (the modality is all failed)
+    layers: Union[Literal["all"], NonNegInt]
+    frame_rate: Annotated[float, Field(ge=0.1, le=100)]
+    chunk_s: Annotated[float, Field(ge=1, le=600)]
+    batch_size: PosInt
+    device: Device
+
+
+Executor = Literal["processes", "dask"]
+
+
 class Features(Section):
+    executor: Executor
     workers: NonNegInt
     max_failed_fraction: Fraction
     text: Text
     audio: Audio
     face: Face
     physio: Physio
+    ssl: Ssl
 
 
 # -- tasks ------------------------------------------------------------------------------------
@@ -179,8 +193,7 @@ class Phases(Section):
 
 
 class Emotion(Labels):
-    members: Annotated[list[Literal["text", "audio", "video", "landmarks", "physio", "early"]],
-                       Field(min_length=1)]
+    members: Annotated[list[Union[Modality, Literal["early"]]], Field(min_length=1)]
     fusion: Union[Encoder, DecisionFusion]
     phases: Optional[Phases]          # null: no two-phase schedule
 
@@ -199,10 +212,20 @@ class Context(Labels):
 
 
 class Tasks(Section):
+    executor: Executor
+    workers: NonNegInt
     response: Response
     emotion: Emotion
     dimensional: Dimensional
     context: Context
+
+
+class Dask(Section):
+    address: Optional[Annotated[str, Field(min_length=1)]]   # null: a local cluster
+    n_workers: NonNegInt
+    timeout_s: Annotated[float, Field(gt=0, le=600)]
+    retries: Annotated[int, Field(ge=0, le=100, strict=True)]
+    resources: dict[str, Annotated[float, Field(ge=0)]]
 
 
 class Params(Section):
@@ -213,6 +236,7 @@ class Params(Section):
     split: Split
     features: Features
     tasks: Tasks
+    dask: Dask
 
 
 # -- checking ---------------------------------------------------------------------------------
