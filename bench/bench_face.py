@@ -137,10 +137,8 @@ def main() -> int:
     ap.add_argument("--dialogs", type=int, default=1, help="dialogues to process (default 1)")
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
-    try:
-        section = dict(P.get(P.load(), "features.face"))
-    except Exception:  # noqa: BLE001 - run outside the repo: the defaults
-        section = {}
+    section = dict(P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
+                         "features.face"))
     root, utts = sample_utterances(a.root, a.dialogs)
     src = source_frames(utts)
     cfg = face.FaceConfig.from_params(section)

@@ -53,7 +53,7 @@ class SampleKemdy(Section):
     sessions: Annotated[int, Field(ge=3, le=99, strict=True)]
     dialogs_per_session: Annotated[int, Field(ge=1, le=40, strict=True)]
     turns_per_dialog: Annotated[int, Field(ge=2, le=200, strict=True)]
-    overlap_rate: Optional[Annotated[float, Field(ge=0, le=0.9)]] = None
+    overlap_rate: Annotated[float, Field(ge=0, le=0.9)]
 
 
 class Sample(Section):
@@ -68,6 +68,12 @@ class Sample(Section):
     overlap_rate: Annotated[float, Field(ge=0, le=0.9)]
     same_speaker_rate: Annotated[float, Field(ge=0, le=0.5)]
     xxx_rate: Annotated[float, Field(ge=0, le=0.9)]
+    inertia: Fraction
+    empathy: Annotated[float, Field(ge=1 / 6, le=1)]
+    rater_accuracy: Fraction
+    neutral_line_rate: Fraction
+    snr_db: Annotated[float, Field(ge=0, le=60)]
+    crosstalk_db: Annotated[float, Field(ge=-60, le=0)]
     kemdy: SampleKemdy
     layout: Optional[Literal["iemocap"]] = None     # the stage's argument picks the layout
 

@@ -25,7 +25,8 @@ from empathic.extractors.face import FaceConfig, FaceExtractor, frame_indices
 from empathic.tables import UTTERANCE_COLUMNS
 from face_video import FPS, LEFT_AT, RIGHT_AT, WIDTH, actor, write_video
 
-PARAMS = {"fps": 10, "detect_every": 3, "detect_scale": 0.5, "chip_size": 64, "hog_cell": 16}
+PARAMS = {"fps": 10, "detect_every": 3, "detect_scale": 0.5, "chip_size": 64, "hog_cell": 16,
+          "track": "landmarks"}
 # (utt_id, video, side, start, end, expected failure or "")
 CASES = [
     ("d1_u1", "S1/d1.avi", "left", 0.0, 1.0, ""),

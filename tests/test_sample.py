@@ -23,7 +23,7 @@ from empathic.corpora.sample.speech import Prosody, Voice, synthesize
 from empathic.errors import ParamError
 
 TINY = dict(seed=3, sessions=3, dialogs_per_session=2, turns_per_dialog=4, fps=10,
-            xxx_rate=0.3, overlap_rate=0.5)
+            xxx_rate=0.3, overlap_rate=0.5, width=720, height=480, same_speaker_rate=0.1)
 ID = re.compile(r"^(Ses\d\d)([FM])_(.+)_([FM])(\d{3})$")
 CONSENSUS = re.compile(r"^\[(\d+\.\d{4}) - (\d+\.\d{4})\]\t(\S+)\t(neu|hap|exc|sad|ang|fru|xxx)"
                        r"\t\[(\d\.\d{4}), (\d\.\d{4}), (\d\.\d{4})\]$")
@@ -238,7 +238,8 @@ def test_bad_params_give_one_line(tmp_path):
 def test_stage_writes_the_corpus_and_a_summary(tmp_path):
     (tmp_path / "params.yaml").write_text(
         "sample:\n  out: data/sample\n  seed: 1\n  sessions: 3\n  dialogs_per_session: 1\n"
-        "  turns_per_dialog: 2\n  fps: 5\nfeatures:\n  workers: 1\n")
+        "  turns_per_dialog: 2\n  fps: 5\n  width: 720\n  height: 480\n  overlap_rate: 0.3\n"
+        "  same_speaker_rate: 0.1\n  xxx_rate: 0.12\nfeatures:\n  workers: 1\n")
     p = run_stage(["stages.sample", "--no-progress"], cwd=tmp_path)
     assert "3 sessions, 3 dialogues, 6 utterances" in p.stdout
     root = tmp_path / "data" / "sample"

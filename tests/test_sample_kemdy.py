@@ -13,7 +13,7 @@ from empathic.corpora.sample.kemdy import generate_kemdy
 from empathic.extractors import physio
 from empathic.pairs import validate_utterances
 
-CFG = {"seed": 3, "sessions": 3, "dialogs_per_session": 1, "turns_per_dialog": 6}
+CFG = {"seed": 3, "sessions": 3, "dialogs_per_session": 1, "turns_per_dialog": 6, "overlap_rate": 0.3}
 READERS = {"kemdy19": read_kemdy19, "kemdy20": read_kemdy20}
 PHYSIO = {"signals": ["eda", "temp", "hr"], "rate": 4, "eda_peak_prominence": 0.01,
           "min_samples": 2, "min_ibis": 2}

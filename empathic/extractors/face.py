@@ -63,24 +63,23 @@ def predictor_path() -> Path:
 class FaceConfig:
     """Validated `features.face` params."""
 
-    fps: float = 10.0
-    detect_every: int = 3
-    detect_scale: float = 0.5
-    chip_size: int = 64
-    hog_cell: int = 16
-    track: str = "landmarks"
+    fps: float
+    detect_every: int
+    detect_scale: float
+    chip_size: int
+    hog_cell: int
+    track: str
 
     @classmethod
     def from_params(cls, section: dict) -> "FaceConfig":
         prm, k = {"features": {"face": section or {}}}, "features.face."
-        d = cls()
         cfg = cls(
-            fps=float(P.number(prm, k + "fps", d.fps, lo=0.1, hi=120)),
-            detect_every=P.number(prm, k + "detect_every", d.detect_every, lo=1, integer=True),
-            detect_scale=float(P.number(prm, k + "detect_scale", d.detect_scale, lo=0.1, hi=4)),
-            chip_size=P.number(prm, k + "chip_size", d.chip_size, lo=16, hi=512, integer=True),
-            hog_cell=P.number(prm, k + "hog_cell", d.hog_cell, lo=4, hi=128, integer=True),
-            track=P.choice(prm, k + "track", ["landmarks", "correlation"], d.track),
+            fps=float(P.number(prm, k + "fps", lo=0.1, hi=120)),
+            detect_every=P.number(prm, k + "detect_every", lo=1, integer=True),
+            detect_scale=float(P.number(prm, k + "detect_scale", lo=0.1, hi=4)),
+            chip_size=P.number(prm, k + "chip_size", lo=16, hi=512, integer=True),
+            hog_cell=P.number(prm, k + "hog_cell", lo=4, hi=128, integer=True),
+            track=P.choice(prm, k + "track", ["landmarks", "correlation"]),
         )
         if cfg.chip_size % cfg.hog_cell or cfg.chip_size // cfg.hog_cell < 2:
             raise ParamError(f"param '{k}chip_size' ({cfg.chip_size}) must be a multiple of "

@@ -2,12 +2,13 @@
 
 Everything random comes from `numpy.random.default_rng([seed, session, dialog index])`, so each
 dialogue is independent of the others and of the worker that renders it; the same params give
-byte-identical files.
+byte-identical files. What a dialogue contains (emotion dynamics, display intensity, actor
+profiles, raters) is drawn in dialogue.py; faces.py and film.py draw it, speech.py speaks it.
 
-The empathic link: each turn's emotion is drawn from `EMPATHY[e]`, where `e` is the emotion of the
-latest turn by the OTHER speaker (the first turn of a dialogue, and turns before the partner has
-spoken, draw from `PRIOR`). The drawn emotion drives that speaker's prosody and face, so a model
-can learn that A's signals predict B's response.
+Audio: each actor has a close-talk channel (own speech, the partner's speech leaking in, the
+session's room noise at `sample.snr_db`); an utterance's wav is its span of the speaker's channel,
+so where turns overlap the partner is audible. The dialogue's stereo track (left: the marker
+wearer) is written to `dialog/wav/<dialog>.wav` and muxed into the AVI.
 """
 from __future__ import annotations
 
@@ -22,34 +23,21 @@ from ... import params as P
 from ...errors import ParamError
 from ...parallel import pmap
 from . import iemocap_layout as L
+from .dialogue import EMOTIONS, PRIOR, VAD, actor_profile, annotate, draw_turns, empathy_matrix
 from .faces import ActorFace, Look
-from .speech import SAMPLE_RATE, Prosody, Voice, envelope, synthesize
-from .text import SCRIPTS, TEMPLATES
+from .film import film
+from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16
+from .text import SCRIPTS
 
-EMOTIONS = ("neu", "hap", "exc", "sad", "ang", "fru")
+EMPATHY = empathy_matrix(0.65)    # the matrix at the default `sample.empathy`
 
-# Response emotion given the prompt emotion (the other speaker's latest turn). Each prompt
-# emotion has a distinct dominant response (p = 0.65), the other five share the rest evenly:
-#   neu -> hap  (a calm remark gets a friendly reply)     hap -> exc  (joy is amplified)
-#   exc -> neu  (excitement is met with calm)             sad -> fru  (helpless frustration)
-#   ang -> sad  (hurt by anger)                           fru -> ang  (frustration escalates)
-DOMINANT = {"neu": "hap", "hap": "exc", "exc": "neu", "sad": "fru", "ang": "sad", "fru": "ang"}
-P_DOMINANT = 0.65
-EMPATHY = np.array([[P_DOMINANT if DOMINANT[a] == b else (1 - P_DOMINANT) / (len(EMOTIONS) - 1)
-                     for b in EMOTIONS] for a in EMOTIONS])
-PRIOR = np.full(len(EMOTIONS), 1 / len(EMOTIONS))
-
-# Prosody per emotion: espeak rate (words/min), pitch offset from the actor's base (0-99 scale),
-# pitch range (0-99), volume (0-200).
-PROSODY = {"neu": (160, 0, 35, 100), "hap": (175, 10, 65, 120), "exc": (200, 18, 90, 150),
-           "sad": (115, -12, 12, 70), "ang": (190, 4, 60, 185), "fru": (165, -4, 30, 130)}
-# Mean (valence, activation, dominance) per emotion on IEMOCAP's 1-5 scale.
-VAD = {"neu": (3.0, 2.4, 2.8), "hap": (4.0, 3.1, 3.2), "exc": (4.3, 4.0, 3.5),
-       "sad": (1.8, 1.9, 2.1), "ang": (1.6, 4.1, 4.0), "fru": (2.0, 3.3, 3.1)}
-# What a dissenting rater says instead.
-CONFUSIONS = {"neu": ("fru", "sad", "hap"), "hap": ("exc", "neu"), "exc": ("hap", "sur"),
-              "sad": ("neu", "fru"), "ang": ("fru", "dis"), "fru": ("ang", "neu", "sad")}
-RATERS = ("E1", "E2", "E3", "E4", "E5", "E6")
+# Prosody per emotion (means): espeak rate (words/min), pitch offset from the actor's base (0-99
+# scale), pitch range (0-99), volume (0-200). Arousal separates (ang/exc/hap vs sad/neu); within
+# an arousal level the means are close and the per-turn spread (JITTER) overlaps them.
+PROSODY = {"neu": (160, 0, 35, 100), "hap": (172, 6, 55, 125), "exc": (188, 11, 68, 150),
+           "sad": (142, -7, 20, 78), "ang": (184, 7, 55, 160), "fru": (166, 2, 42, 128)}
+JITTER = (10.0, 3.0, 8.0, 12.0)
+REF_RMS = 3000.0          # speech level (int16 RMS) that `sample.snr_db` refers to
 
 
 @dataclass(frozen=True)
@@ -65,6 +53,12 @@ class Config:
     overlap_rate: float
     same_speaker_rate: float
     xxx_rate: float
+    inertia: float
+    empathy: float
+    rater_accuracy: float
+    neutral_line_rate: float
+    snr_db: float
+    crosstalk_db: float
 
 
 def validate(cfg: dict) -> Config:
@@ -72,17 +66,22 @@ def validate(cfg: dict) -> Config:
     p = {"sample": cfg}
     P.choice(p, "sample.layout", ["iemocap"], "iemocap")
     c = Config(
-        seed=P.number(p, "sample.seed", 7, lo=0, integer=True),
-        sessions=P.number(p, "sample.sessions", 5, lo=3, hi=99, integer=True),
-        dialogs_per_session=P.number(p, "sample.dialogs_per_session", 4, lo=1, hi=40,
-                                     integer=True),
-        turns_per_dialog=P.number(p, "sample.turns_per_dialog", 16, lo=2, hi=200, integer=True),
-        fps=P.number(p, "sample.fps", 30, lo=5, hi=60, integer=True),
-        width=P.number(p, "sample.width", 720, lo=320, hi=1920, integer=True),
-        height=P.number(p, "sample.height", 480, lo=240, hi=1080, integer=True),
-        overlap_rate=P.number(p, "sample.overlap_rate", 0.3, lo=0, hi=0.9),
-        same_speaker_rate=P.number(p, "sample.same_speaker_rate", 0.1, lo=0, hi=0.5),
-        xxx_rate=P.number(p, "sample.xxx_rate", 0.12, lo=0, hi=0.9),
+        seed=P.number(p, "sample.seed", lo=0, integer=True),
+        sessions=P.number(p, "sample.sessions", lo=3, hi=99, integer=True),
+        dialogs_per_session=P.number(p, "sample.dialogs_per_session", lo=1, hi=40, integer=True),
+        turns_per_dialog=P.number(p, "sample.turns_per_dialog", lo=2, hi=200, integer=True),
+        fps=P.number(p, "sample.fps", lo=5, hi=60, integer=True),
+        width=P.number(p, "sample.width", lo=320, hi=1920, integer=True),
+        height=P.number(p, "sample.height", lo=240, hi=1080, integer=True),
+        overlap_rate=P.number(p, "sample.overlap_rate", lo=0, hi=0.9),
+        same_speaker_rate=P.number(p, "sample.same_speaker_rate", lo=0, hi=0.5),
+        xxx_rate=P.number(p, "sample.xxx_rate", lo=0, hi=0.9),
+        inertia=P.number(p, "sample.inertia", lo=0, hi=1),
+        empathy=P.number(p, "sample.empathy", lo=1 / 6, hi=1),
+        rater_accuracy=P.number(p, "sample.rater_accuracy", lo=0, hi=1),
+        neutral_line_rate=P.number(p, "sample.neutral_line_rate", lo=0, hi=1),
+        snr_db=P.number(p, "sample.snr_db", lo=0, hi=60),
+        crosstalk_db=P.number(p, "sample.crosstalk_db", lo=-60, hi=0),
     )
     if c.width % 4:
         raise ParamError(f"param 'sample.width' is {c.width}; must be a multiple of 4")
@@ -120,12 +119,15 @@ def plan(c: Config) -> list[DialogSpec]:
     return specs
 
 
-def actor_voice(c: Config, session: int, gender: str) -> tuple[Voice, int]:
-    """The actor's espeak voice variant and base pitch (0-99)."""
+def actor_voice(c: Config, session: int, gender: str) -> tuple[Voice, int, np.ndarray]:
+    """The actor's espeak voice variant, base pitch (0-99) and habits (offsets of rate, pitch,
+    pitch range and volume)."""
     rng = np.random.default_rng([c.seed, session, ord(gender), 1])
     voice = Voice(f"emp{session:02d}{gender.lower()}", gender == "F",
                   float(rng.uniform(0.92, 1.08)))
-    return voice, int(rng.integers(45, 60) if gender == "F" else rng.integers(30, 45))
+    base = int(rng.integers(45, 60) if gender == "F" else rng.integers(30, 45))
+    habit = rng.uniform(-1, 1, 4) * (14.0, 0.0, 10.0, 18.0)
+    return voice, base, habit
 
 
 def actor_look(c: Config, session: int, gender: str) -> Look:
@@ -144,37 +146,26 @@ def actor_face(c: Config, session: int, gender: str) -> ActorFace:
     return _FACES[key]
 
 
-def draw_turns(c: Config, spec: DialogSpec, rng: np.random.Generator) -> list[dict]:
-    """Speakers, emotions and texts of a dialogue, in time order (no timing yet)."""
-    turns, last = [], {}
-    speaker = spec.wearer if spec.kind == "script" else "FM"[rng.integers(2)]
-    counts = {"F": 0, "M": 0}
-    for t in range(c.turns_per_dialog):
-        if t:
-            same = spec.kind == "impro" and rng.random() < c.same_speaker_rate
-            speaker = speaker if same else ("M" if speaker == "F" else "F")
-        other = "M" if speaker == "F" else "F"
-        prompt = last.get(other, "")
-        probs = EMPATHY[EMOTIONS.index(prompt)] if prompt else PRIOR
-        emo = EMOTIONS[rng.choice(len(EMOTIONS), p=probs)]
-        if spec.kind == "script":
-            lines = SCRIPTS[spec.script]
-            text = lines[t % len(lines)]
-        else:
-            text = TEMPLATES[emo][rng.integers(len(TEMPLATES[emo]))]
-        turns.append(dict(speaker=speaker, emotion=emo, prompt_emotion=prompt, text=text,
-                          utt_id=f"{spec.name}_{speaker}{counts[speaker]:03d}"))
-        counts[speaker] += 1
-        last[speaker] = emo
-    return turns
-
-
-def speak(c: Config, spec: DialogSpec, turns: list[dict]) -> list[np.ndarray]:
+def speak(c: Config, spec: DialogSpec, turns: list[dict], rng: np.random.Generator
+          ) -> list[np.ndarray]:
+    """Each turn's speech with silence before and after (as the release's segments have):
+    prosody = the actor's habits + the emotion's offset from neutral scaled by the actor's voice
+    gain and the turn's intensity + per-turn jitter."""
     out = []
+    neu = np.array(PROSODY["neu"], dtype=float)
     for t in turns:
-        voice, base = actor_voice(c, spec.session, t["speaker"])
-        rate, dpitch, rng_, vol = PROSODY[t["emotion"]]
-        out.append(synthesize(t["text"], voice, Prosody(rate, base + dpitch, rng_, vol)))
+        voice, base, habit = actor_voice(c, spec.session, t["speaker"])
+        g = t["voice_gain"] * (0.35 + 0.65 * t["intensity"])
+        v = neu + (np.array(PROSODY[t["emotion"]]) - neu) * g + habit
+        v += rng.normal(0, 1, 4) * JITTER
+        rate, dpitch, prange, vol = (int(round(x)) for x in v)
+        x = synthesize(t["text"], voice, Prosody(int(np.clip(rate, 90, 260)),
+                                                  int(np.clip(base + dpitch, 0, 99)),
+                                                  int(np.clip(prange, 0, 99)),
+                                                  int(np.clip(vol, 30, 200))))
+        pre, post = (int(rng.uniform(lo, hi) * SAMPLE_RATE) for lo, hi in ((0.05, 0.45),
+                                                                          (0.05, 0.6)))
+        out.append(np.concatenate([np.zeros(pre, np.int16), x, np.zeros(post, np.int16)]))
     return out
 
 
@@ -198,58 +189,15 @@ def place(c: Config, turns: list[dict], audio: list[np.ndarray], rng: np.random.
         prev = t
 
 
-def annotate(c: Config, turns: list[dict], rng: np.random.Generator) -> None:
-    """Three raters per turn: categorical labels (no majority -> xxx) and integer V/A/D."""
-    raters = [RATERS[i] for i in sorted(rng.choice(len(RATERS), 3, replace=False))]
-    for t in turns:
-        emo = t["emotion"]
-        alt = CONFUSIONS[emo]
-        if rng.random() < c.xxx_rate:
-            others = [e for e in EMOTIONS + ("sur", "oth") if e != emo]
-            first = alt[rng.integers(len(alt))]
-            second = [e for e in others if e != first][rng.integers(len(others) - 1)]
-            labels = [emo, first, second]
-        else:
-            labels = [emo, emo, emo if rng.random() < 0.6 else alt[rng.integers(len(alt))]]
-        t["labels"] = [labels[i] for i in rng.permutation(3)]
-        t["consensus"] = emo if labels.count(emo) >= 2 else "xxx"
-        mean = np.array(VAD[emo])
-        ratings = np.clip(np.round(mean + rng.normal(0, 0.45, (3, 3))), 1, 5).astype(int)
-        t["raters"] = raters
-        t["ratings"] = [tuple(int(v) for v in r) for r in ratings]
-        t["vad"] = tuple(float(v) for v in ratings.mean(axis=0))
-
-
-def film(c: Config, spec: DialogSpec, turns: list[dict], audio: list[np.ndarray],
-         path: Path) -> int:
-    """Write the dialogue's AVI: the marker wearer on the left, the partner on the right; the
-    speaker's mouth follows its speech envelope, each face shows its latest emotion."""
-    n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * c.fps))
-    expr = {g: np.zeros(n, dtype=np.int64) for g in "FM"}
-    mouth = {g: np.zeros(n) for g in "FM"}
-    for t, x in sorted(zip(turns, audio), key=lambda p: p[0]["start"]):
-        g, f0 = t["speaker"], int(round(t["start"] * c.fps))
-        expr[g][f0:] = EMOTIONS.index(t["emotion"])
-        env = envelope(x, c.fps) ** 0.7
-        f1 = min(n, f0 + len(env))
-        mouth[g][f0:f1] = np.maximum(mouth[g][f0:f1], env[:f1 - f0])
-    left, right = spec.wearer, "M" if spec.wearer == "F" else "F"
-    faces = {g: actor_face(c, spec.session, g) for g in "FM"}
-    writer = L.AviWriter(path, c.fps, c.width, c.height)
-    frame = np.empty((c.height, c.width, 3), dtype=np.uint8)
-    half = c.width // 2
-    try:
-        for i in range(n):
-            frame[:, :half] = faces[left].frame(EMOTIONS[expr[left][i]], mouth[left][i])
-            frame[:, half:] = faces[right].frame(EMOTIONS[expr[right][i]], mouth[right][i])
-            writer.write(frame)
-    finally:
-        writer.close()
-    return n
-
-
 def arousal_level(a: float) -> str:
     return "low" if a < 2.5 else "high" if a > 3.5 else "mid"
+
+
+def session_room(c: Config, session: int) -> tuple[float, float, float]:
+    """The session's room: noise colour (one-pole coefficient), hum share, SNR (dB)."""
+    rng = np.random.default_rng([c.seed, session, 5])
+    return (float(rng.uniform(0.5, 0.95)), float(rng.uniform(0, 0.4)),
+            float(c.snr_db + rng.uniform(-5, 5)))
 
 
 def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
@@ -259,13 +207,27 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
     root = Path(root_s)
     rng = np.random.default_rng([c.seed, spec.session, spec.index])
     turns = draw_turns(c, spec, rng)
-    audio = speak(c, spec, turns)
+    profiles = {g: actor_profile(c.seed, spec.session, g) for g in "FM"}
+    for t in turns:
+        t["face_gain"], t["voice_gain"] = profiles[t["speaker"]].face, profiles[t["speaker"]].voice
+    audio = speak(c, spec, turns, rng)
     place(c, turns, audio, rng)
     annotate(c, turns, rng)
+    n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * SAMPLE_RATE))
+    tilt, hum, snr = session_room(c, spec.session)
+    noise = {g: room_noise(n, rng, REF_RMS / 10 ** (snr / 20), tilt, hum) for g in "FM"}
+    chans = mix_channels(turns, audio, n, noise, 10 ** (c.crosstalk_db / 20))
     for t, x in zip(turns, audio):
-        L.write_wav(L.wav_path(root, spec.session, spec.name, t["utt_id"]), x, SAMPLE_RATE)
+        a = int(round(t["start"] * SAMPLE_RATE))
+        L.write_wav(L.wav_path(root, spec.session, spec.name, t["utt_id"]),
+                    to_int16(chans[t["speaker"]][a:a + len(x)]), SAMPLE_RATE)
+    right = "M" if spec.wearer == "F" else "F"
+    track = np.stack([to_int16(chans[spec.wearer]), to_int16(chans[right])], axis=1)
+    L.write_wav(L.dialog_wav_path(root, spec.session, spec.name), track, SAMPLE_RATE)
     avi = L.avi_path(root, spec.session, spec.name)
-    frames = film(c, spec, turns, audio, avi)
+    faces = {g: actor_face(c, spec.session, g) for g in "FM"}
+    frames = film(faces, profiles, spec.wearer, turns, audio, track, c.fps, c.width, c.height,
+                  avi, rng)
     timed = sorted(turns, key=lambda t: t["start"])
     for path, text in ((L.emo_eval_path(root, spec.session, spec.name), L.emo_evaluation(timed)),
                        (L.transcription_path(root, spec.session, spec.name),
@@ -280,7 +242,10 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
                  dominance=f"{t['vad'][2]:.4f}", arousal_level=arousal_level(VAD[t["emotion"]][1]),
                  prompt_emotion=t["prompt_emotion"], text=t["text"],
                  wav=L.wav_path(root, spec.session, spec.name, t["utt_id"]).relative_to(root)
-                 .as_posix(), video=avi.relative_to(root).as_posix()) for t in timed]
+                 .as_posix(), video=avi.relative_to(root).as_posix(),
+                 intensity=f"{t['intensity']:.4f}", blend=t["blend"],
+                 actor_kind=profiles[t["speaker"]].kind, ratings=";".join(t["labels"]))
+            for t in timed]
     return dict(rows=rows, frames=frames, audio_s=sum(len(x) for x in audio) / SAMPLE_RATE,
                 cpu_s=time.process_time() - cpu0)
 
@@ -288,11 +253,10 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
 def generate(root: Path, cfg: dict, workers: int = 1, progress: bool = False) -> dict:
     """Write a sample corpus into `root` (the IEMOCAP_full_release folder; created).
 
-    cfg: the params.yaml `sample` section; keys (defaults): seed (7), sessions (5, >= 3),
-    dialogs_per_session (4), turns_per_dialog (16), fps (30), width (720), height (480),
-    overlap_rate (0.3: share of speaker changes that overlap the previous turn),
-    same_speaker_rate (0.1: improvised turns by the same speaker twice), xxx_rate (0.12: turns
-    whose raters disagree, consensus `xxx`), layout ('iemocap'); `out` is the stage's and ignored.
+    cfg: the params.yaml `sample` section (see params.yaml for each key's meaning): seed,
+    sessions (>= 3), dialogs_per_session, turns_per_dialog, fps, width, height, overlap_rate,
+    same_speaker_rate, xxx_rate, inertia, empathy, rater_accuracy, neutral_line_rate, snr_db,
+    crosstalk_db, layout ('iemocap'); `out` and `kemdy` are the stage's and ignored.
     A tiny corpus for tests: sessions 3, dialogs_per_session 2, turns_per_dialog 4 (seconds).
     Output does not depend on `workers`. Returns a summary dict: counts, seconds of speech and
     video, frames, and cpu_seconds (CPU time of the dialogue jobs, all threads; for benchmarks).

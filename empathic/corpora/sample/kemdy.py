@@ -98,12 +98,12 @@ def validate_kemdy(layout: str, cfg: dict) -> Config:
     p = {"sample": cfg}
     return Config(
         layout=layout,
-        seed=P.number(p, "sample.seed", 7, lo=0, integer=True),
-        sessions=P.number(p, "sample.sessions", 3, lo=3, hi=99, integer=True),
-        dialogs_per_session=P.number(p, "sample.dialogs_per_session", 2, lo=1, hi=40,
+        seed=P.number(p, "sample.seed", lo=0, integer=True),
+        sessions=P.number(p, "sample.sessions", lo=3, hi=99, integer=True),
+        dialogs_per_session=P.number(p, "sample.dialogs_per_session", lo=1, hi=40,
                                      integer=True),
-        turns_per_dialog=P.number(p, "sample.turns_per_dialog", 8, lo=2, hi=200, integer=True),
-        overlap_rate=P.number(p, "sample.overlap_rate", 0.3, lo=0, hi=0.9))
+        turns_per_dialog=P.number(p, "sample.turns_per_dialog", lo=2, hi=200, integer=True),
+        overlap_rate=P.number(p, "sample.overlap_rate", lo=0, hi=0.9))
 
 
 @dataclass(frozen=True)
