@@ -19,7 +19,9 @@ $(STAMP): requirements.txt constraints.txt
 
 venv: $(STAMP)
 
+# params.yaml and data.root are checked first: a bad key or root is one line, before DVC runs.
 run: $(STAMP)
+	$(BIN)/python -m stages.check
 	$(BIN)/dvc repro
 
 test: $(STAMP)
