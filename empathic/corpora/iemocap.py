@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import CorpusError
+from .encoding import read_text
 from ..tables import UTTERANCE_COLUMNS
 
 CORPUS = "iemocap"
@@ -58,13 +59,9 @@ def parse_utt_id(utt_id: str) -> dict | None:
 
 
 def read_lines(path: Path) -> list[str]:
-    """The file's lines, decoded as UTF-8, falling back to latin-1."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    return text.splitlines()
+    """The file's lines: BOM / UTF-16 / UTF-8, else latin-1 where the bytes are latin-1 text;
+    a CorpusError naming the file otherwise."""
+    return read_text(path, "latin-1").splitlines()
 
 
 def _rater_labels(rest: str) -> str:

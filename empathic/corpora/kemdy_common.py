@@ -21,22 +21,17 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import CorpusError
+from . import encoding
 from ..tables import UTTERANCE_COLUMNS
 
-ENCODINGS = ("utf-8-sig", "cp949")
 LABEL_FIXES = {"disqust": "disgust"}
 ORDER = ["session", "dialog", "start", "end", "utt_id"]   # time order within each dialogue
 
 
 def read_text(path: Path) -> str:
-    """The file's text: UTF-8, else cp949; a CorpusError naming the file if neither decodes."""
-    data = path.read_bytes()
-    for enc in ENCODINGS:
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise CorpusError(f"{path}: neither UTF-8 nor cp949 text")
+    """The file's text: BOM / UTF-16 / UTF-8, else cp949; a CorpusError naming the file if
+    none decodes."""
+    return encoding.read_text(path, "cp949")
 
 
 @dataclass
