@@ -220,10 +220,20 @@ class Context(Labels):
 class Tasks(Section):
     executor: Executor
     workers: NonNegInt
+    executor: Executor
+    workers: NonNegInt
     response: Response
     emotion: Emotion
     dimensional: Dimensional
     context: Context
+
+
+class Dask(Section):
+    address: Optional[Annotated[str, Field(min_length=1)]]   # null: a local cluster
+    n_workers: NonNegInt
+    timeout_s: Annotated[float, Field(gt=0, le=600)]
+    retries: Annotated[int, Field(ge=0, le=100, strict=True)]
+    resources: dict[str, Annotated[float, Field(ge=0)]]
 
 
 class Dask(Section):
@@ -242,6 +252,7 @@ class Params(Section):
     split: Split
     features: Features
     tasks: Tasks
+    dask: Dask
     dask: Dask
 
 

@@ -5,9 +5,11 @@
     python -m stages.extract face     # features/video.h5 and features/landmarks.h5
 
 Reads params `features.<name>` (its own `max_failed_fraction` overrides the shared one),
-`features.workers`, `features.max_failed_fraction` and
-`data.root`. Failed rows are NaN with a reason in features/<modality>.failures.csv; the stage
-exits with one line when the failed fraction passes features.max_failed_fraction.
+`features.workers`, `features.max_failed_fraction`, `data.root`, and `features.executor`
+(`processes`, the default, or `dask` with the top-level `dask` section: the units of work run on
+a Dask cluster; this stage writes the files, which are byte-identical either way). Failed rows
+are NaN with a reason in features/<modality>.failures.csv; the stage exits with one line when
+the failed fraction passes features.max_failed_fraction.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pandas as pd
 
 from empathic import cli, extractors, params as P, store
 from empathic.atomic import write_csv
+from empathic.executor import Executor
 from empathic.errors import TooManyFailures
 from empathic.tables import load_utterances
 
@@ -72,7 +75,9 @@ def main(argv=None) -> int:
         modalities = extractors.REGISTRY[a.name][1]
         results = {m: extractors.unavailable_result(m, utts["utt_id"], absent) for m in modalities}
     else:
-        results = ex.extract(utts)
+        with Executor.from_params(prm, "features", paths={"data.root": root}) as executor:
+            ex.executor = executor
+            results = ex.extract(utts)
     for modality, res in results.items():
         res.features.attrs.setdefault("extractor", a.name)
         res.features.attrs.setdefault("extractor_version", cls.version)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..executor import Executor, ProcessExecutor
 from ..store import Features
 
 # extractor name -> (module, modalities it writes)
@@ -41,12 +42,15 @@ class Extractor:
     name: str = ""
     version: str = "1"
 
-    def __init__(self, params: dict, root: Path, workers: int, progress: bool = True):
-        """params: this extractor's section (features.<name>); root: data.root."""
+    def __init__(self, params: dict, root: Path, workers: int, progress: bool = True,
+                 executor: Executor | None = None):
+        """params: this extractor's section (features.<name>); root: data.root; executor: what
+        runs the units of work (default: a local pool of `workers` processes)."""
         self.params = params
         self.root = Path(root)
         self.workers = workers
         self.progress = progress
+        self.executor = executor if executor is not None else ProcessExecutor(workers)
 
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:  # modality -> Result
         raise NotImplementedError

@@ -27,7 +27,7 @@ import pandas as pd
 from opensmile.core.lib import OpenSMILE, OpenSmileException
 
 from .. import params as P
-from ..parallel import limit_threads, pmap
+from ..executor import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 
@@ -180,8 +180,10 @@ class AudioExtractor(Extractor):
         names = func_names + logmel_names(cfg.n_mels)
         ids = list(utts["utt_id"])
         paths = [str(self.root / w) if w else "" for w in utts["wav"]]
-        out = pmap(_analyse, paths, self.workers, desc="audio", progress=self.progress,
-                   initializer=_init_worker, initargs=(cfg,), chunksize=4, unit="utt")
+        # A batch of 4 utterances is one unit of work (one Dask task, one imap chunk).
+        out = self.executor.map(_analyse, paths, desc="audio", progress=self.progress,
+                                initializer=_init_worker, initargs=(cfg,), chunksize=4,
+                                unit="utt")
         pooled = np.full((len(ids), len(names)), np.nan, np.float32)
         frames, reasons = [], {}
         for i, (u, (vec, fr, why)) in enumerate(zip(ids, out)):

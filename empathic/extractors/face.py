@@ -36,7 +36,7 @@ from skimage.feature import hog
 
 from .. import params as P
 from ..errors import EmpathicError, ParamError
-from ..parallel import limit_threads, pmap
+from ..executor import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 from . import facegeom as G
@@ -128,11 +128,12 @@ class SpanOut:
 _W: dict = {}
 
 
-def _init_worker(cfg: FaceConfig, model: str) -> None:
+def _init_worker(cfg: FaceConfig, model: str | None = None) -> None:
+    """Load the detector and the landmark model (`model`, default: this machine's copy)."""
     limit_threads(1)
     cv2.setNumThreads(1)
     _W.update(cfg=cfg, detector=dlib.get_frontal_face_detector(),
-              predictor=dlib.shape_predictor(model))
+              predictor=dlib.shape_predictor(model or str(predictor_path())))
 
 
 class FaceTracker:
@@ -349,8 +350,9 @@ class FaceExtractor(Extractor):
                 items.append((str(path), spans))
         # Longest videos first (load balance); results come back in this (deterministic) order.
         items.sort(key=lambda it: (-sum(s.end - s.start for s in it[1]), it[0]))
-        results = pmap(process_video, items, self.workers, desc="face", progress=self.progress,
-                       initializer=_init_worker, initargs=(cfg, str(model)), unit="video")
+        # One video is one unit of work; each worker finds its own copy of the model file.
+        results = self.executor.map(process_video, items, desc="face", progress=self.progress,
+                                    initializer=_init_worker, initargs=(cfg, None), unit="video")
         for (_, spans), res in zip(items, results):
             for s, o in zip(spans, res):
                 outs[s.row] = o

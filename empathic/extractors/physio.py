@@ -40,7 +40,6 @@ from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from .. import params as P
 from ..errors import EmpathicError
-from ..parallel import pmap
 from ..store import Features
 from . import Extractor, Result, register
 
@@ -333,8 +332,9 @@ class PhysioExtractor(Extractor):
             jobs.setdefault(key, []).append(r)
             where.append((key, len(jobs[key]) - 1))
         keys = sorted(jobs)
-        done = pmap(_session_job, [(str(self.root), c, s, jobs[(c, s)], cfg) for c, s in keys],
-                    self.workers, desc="physio", progress=self.progress, unit="session")
+        done = self.executor.map(_session_job, [(str(self.root), c, s, jobs[(c, s)], cfg)
+                                                for c, s in keys],
+                                 desc="physio", progress=self.progress, unit="session")
         by_key = dict(zip(keys, done))
         names = [n for s in cfg.signals for n in POOLED[s]]
         pooled = np.full((len(ids), len(names)), np.nan, np.float32)

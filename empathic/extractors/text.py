@@ -27,7 +27,7 @@ import pandas as pd
 
 from .. import params as P
 from ..errors import EmpathicError
-from ..parallel import limit_threads, pmap
+from ..executor import Executor, ProcessExecutor, limit_threads
 from ..store import Features
 from . import Extractor, Result, e5, register
 
@@ -91,12 +91,17 @@ def _embed_batch(texts: list[str]) -> np.ndarray:
     return np.asarray(emb, dtype=np.float32).reshape(len(texts), -1)
 
 
-def embed(model: str, texts: list[str], batch_size: int, workers: int,
+def embed(model: str, texts: list[str], batch_size: int, executor: Executor | int,
           progress: bool = True) -> np.ndarray:
-    """Embeddings of `texts` (all non-empty) in their order, (len(texts), D) float32."""
+    """Embeddings of `texts` (all non-empty) in their order, (len(texts), D) float32.
+
+    One batch is one unit of work (a task on Dask); `executor` may be a worker count."""
+    if not isinstance(executor, Executor):
+        executor = ProcessExecutor(executor)
     idx = batches(texts, batch_size)
-    out = pmap(_embed_batch, [[texts[i] for i in b] for b in idx], workers, desc="text",
-               progress=progress, initializer=_init_worker, initargs=(model,), unit="batch")
+    out = executor.map(_embed_batch, [[texts[i] for i in b] for b in idx], desc="text",
+                       progress=progress, initializer=_init_worker, initargs=(model,),
+                       unit="batch")
     emb = np.empty((len(texts), out[0].shape[1]), np.float32)
     for b, e in zip(idx, out):
         emb[b] = e
@@ -122,7 +127,7 @@ class TextExtractor(Extractor):
             vecs = enc.encode(kept, batch_size) if kept else None
         else:
             dim = int(load_model(model).get_embedding_dimension())
-            vecs = embed(model, kept, batch_size, self.workers, self.progress) if kept else None
+            vecs = embed(model, kept, batch_size, self.executor, self.progress) if kept else None
         pooled = np.full((len(ids), dim), np.nan, np.float32)
         if vecs is not None:
             pooled[ok] = vecs
