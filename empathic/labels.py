@@ -21,24 +21,37 @@ EXCLUDED = -1
 class LabelSet:
     classes: tuple[str, ...]
     merge: dict[str, str] = field(default_factory=dict)
+    section: str = "tasks.emotion"      # the params section naming them (for messages)
 
     def __post_init__(self):
+        s = self.section
         if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ParamError(f"tasks.emotion.classes must be 2 or more distinct codes, "
+            raise ParamError(f"{s}.classes must be 2 or more distinct codes, "
                              f"got {list(self.classes)}")
         bad = {k: v for k, v in self.merge.items() if v not in self.classes}
         if bad:
-            raise ParamError(f"tasks.emotion.merge maps to codes that are not classes: {bad}")
+            raise ParamError(f"{s}.merge maps to codes that are not classes: {bad}")
         clash = [k for k in self.merge if k in self.classes]
         if clash:
-            raise ParamError(f"tasks.emotion.merge renames codes that are classes themselves: {clash}")
+            raise ParamError(f"{s}.merge renames codes that are classes themselves: {clash}")
 
     def encode(self, raw) -> tuple[np.ndarray, dict[str, int]]:
-        """Class index per raw code (EXCLUDED where outside the set) and the left-out counts."""
+        """Class index per raw code (EXCLUDED where outside the set) and the left-out counts.
+
+        A class no utterance has (after merging) is a ParamError naming `<section>.classes`:
+        a model cannot learn it, and its recall of 0 would look like a result.
+        """
         index = {c: i for i, c in enumerate(self.classes)}
         codes = [str(r).strip() for r in raw]
         y = np.array([index.get(self.merge.get(c, c), EXCLUDED) for c in codes], dtype=np.int64)
         left_out = Counter(c for c, v in zip(codes, y) if v == EXCLUDED)
+        counts = np.bincount(y[y != EXCLUDED], minlength=len(self.classes))
+        empty = [c for c, n in zip(self.classes, counts) if n == 0]
+        if empty and len(codes):
+            seen = ", ".join(f"{c} x{n}" for c, n in Counter(codes).most_common(8))
+            raise ParamError(f"param '{self.section}.classes': no utterance is labelled "
+                             f"{' or '.join(empty)} (of {len(codes)}; codes found: {seen}); "
+                             f"remove the class or map codes onto it in '{self.section}.merge'")
         return y, dict(sorted(left_out.items()))
 
 
@@ -51,4 +64,4 @@ def from_params(params: dict, section: str = "tasks.emotion") -> LabelSet:
     if not isinstance(merge, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                               for k, v in merge.items()):
         raise ParamError(f"param '{section}.merge' is {merge!r}; expected a mapping code: class")
-    return LabelSet(tuple(classes), dict(merge))
+    return LabelSet(tuple(classes), dict(merge), section)
