@@ -96,3 +96,16 @@ def tiny_project(tiny_corpus, tmp_path_factory) -> TinyProject:
     return TinyProject(dir=d, root=tiny_corpus,
                        utterances=load_utterances(d / "data/pairs/utterances.csv"),
                        truth=pd.read_csv(tiny_corpus / "sample_truth.csv"))
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A real local Dask cluster: 2 worker processes, 1 thread each (once per test session).
+
+    Point a project at it with `dask.address: <dask_cluster.scheduler_address>` and
+    `features.executor` / `tasks.executor: dask`; `dask_cluster.workers` are its workers.
+    """
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster:
+        yield cluster
