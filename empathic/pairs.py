@@ -32,6 +32,39 @@ GENDERS = ("F", "M", "any")
 ORDER = ["session", "dialog", "start", "end", "utt_id"]
 
 
+# The emotion codes each corpus documents (KEMDy multi-labels join them with ';'), and the
+# range of its dimensional ratings. Anything else is counted and reported, never guessed at.
+EMOTION_CODES = {
+    "iemocap": {"neu", "hap", "exc", "sad", "ang", "fru", "sur", "fea", "dis", "oth", "xxx"},
+    "kemdy19": {"neutral", "happy", "surprise", "angry", "sad", "disgust", "fear"},
+    "kemdy20": {"neutral", "happy", "surprise", "angry", "sad", "disgust", "fear"},
+}
+VAD_RANGE = (1.0, 5.0)
+
+
+def label_report(utts: pd.DataFrame, corpus: str) -> list[str]:
+    """One line per kind of suspect label: V/A/D outside 1-5, emotion codes the corpus does not
+    document (counted, with examples); empty when all labels are as documented."""
+    lines = []
+    lo, hi = VAD_RANGE
+    for dim in ("valence", "arousal", "dominance"):
+        if dim not in utts:
+            continue
+        v = pd.to_numeric(utts[dim], errors="coerce")
+        bad = utts.loc[v.notna() & ((v < lo) | (v > hi)), ["utt_id", dim]]
+        if len(bad):
+            eg = ", ".join(f"{u}={x:g}" for u, x in bad.head(3).itertuples(index=False))
+            lines.append(f"{len(bad)} utterances with {dim} outside {lo:g}-{hi:g} (e.g. {eg})")
+    known = EMOTION_CODES.get(corpus, set())
+    codes = utts["emotion"].fillna("").astype(str).str.strip()
+    unknown = codes[(codes != "") & ~codes.map(lambda c: set(c.split(";")) <= known)]
+    if len(unknown):
+        counts = unknown.value_counts()
+        lines.append(f"{len(unknown)} utterances with emotion codes {corpus} does not document: "
+                     + ", ".join(f"{c!r} x{n}" for c, n in counts.head(8).items()))
+    return lines
+
+
 def read_corpus(corpus: str, root: Path) -> pd.DataFrame:
     """Read corpus `corpus` (a READERS key) at `root`; the table is validated."""
     if corpus not in READERS:

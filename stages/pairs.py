@@ -17,7 +17,7 @@ from empathic import cli, params as P
 from empathic.atomic import atomic_path
 from empathic.errors import ParamError
 from empathic.folds import SCHEMES, make_folds, select_folds
-from empathic.pairs import GENDERS, READERS, extract_pairs, read_corpus
+from empathic.pairs import GENDERS, READERS, extract_pairs, label_report, read_corpus
 from empathic.tables import PAIRS_DIR
 
 
@@ -53,6 +53,8 @@ def main(argv=None) -> int:
     utts = read_corpus(p["corpus"], p["root"])
     for note in utts.attrs.get("notes", []):
         print(f"{p['corpus']}: {note}")
+    for line in label_report(utts, p["corpus"]):
+        print(f"{p['corpus']}: warning: {line}")
     pairs, stats = extract_pairs(utts, p["prompt_gender"], p["response_gender"], p["max_gap_s"])
     print(f"pairs ({p['prompt_gender']} -> {p['response_gender']}): {stats.summary(p['max_gap_s'])}")
     if pairs.empty:

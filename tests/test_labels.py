@@ -27,3 +27,26 @@ def test_messages_name_the_section():
     with pytest.raises(ParamError, match=r"^tasks.context.merge maps to codes"):
         L.from_params({"tasks": {"context": {"classes": ["a", "b"], "merge": {"x": "c"}}}},
                       "tasks.context")
+
+
+def test_pairs_stage_counts_out_of_range_vad_and_unknown_codes(tmp_path, repo):
+    """V/A/D outside 1-5 and undocumented emotion codes are counted and reported by `pairs`
+    (they used to pass silently); the rows are kept as the corpus has them."""
+    import yaml
+
+    from conftest import run_stage
+    from iemocap_fixture import alternating, write_corpus, write_dialog
+
+    root = write_corpus(tmp_path / "IEMOCAP_full_release")
+    turns = alternating("Ses02M_impro08b", 4)
+    turns[0].vad, turns[1].vad = (0.0, 3.0, 3.0), (3.0, 6.5, 3.0)
+    turns[2].emotion = "bor"
+    write_dialog(root, "Ses02M_impro08b", turns)
+    prm = yaml.safe_load((repo / "params.yaml").read_text())
+    prm["data"]["root"] = str(root)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(prm, sort_keys=False))
+    out = run_stage(["stages.pairs"], tmp_path).stdout
+    assert ("iemocap: warning: 1 utterances with valence outside 1-5 "
+            f"(e.g. {turns[0].utt}=0)") in out
+    assert f"1 utterances with arousal outside 1-5 (e.g. {turns[1].utt}=6.5)" in out
+    assert "iemocap: warning: 1 utterances with emotion codes iemocap does not document: 'bor' x1" in out
