@@ -20,7 +20,7 @@ import types
 import typing
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, create_model
 
 from .errors import ParamError
 
@@ -88,6 +88,7 @@ class Split(Section):
     scheme: Literal["loso-session"]
     val_sessions: PosInt
     folds: Union[Literal["all"], Annotated[list[str], Field(min_length=1)]]
+    refit: StrictBool
 
 
 # -- features ---------------------------------------------------------------------------------
@@ -162,6 +163,7 @@ class Training(Section):
     epochs: PosInt
     patience: PosInt
     seed: Optional[NonNegInt]          # null: base.seed
+    seeds: Annotated[int, Field(ge=1, le=100, strict=True)]
     device: Device
 
 
@@ -220,20 +222,10 @@ class Context(Labels):
 class Tasks(Section):
     executor: Executor
     workers: NonNegInt
-    executor: Executor
-    workers: NonNegInt
     response: Response
     emotion: Emotion
     dimensional: Dimensional
     context: Context
-
-
-class Dask(Section):
-    address: Optional[Annotated[str, Field(min_length=1)]]   # null: a local cluster
-    n_workers: NonNegInt
-    timeout_s: Annotated[float, Field(gt=0, le=600)]
-    retries: Annotated[int, Field(ge=0, le=100, strict=True)]
-    resources: dict[str, Annotated[float, Field(ge=0)]]
 
 
 class Dask(Section):
@@ -252,7 +244,6 @@ class Params(Section):
     split: Split
     features: Features
     tasks: Tasks
-    dask: Dask
     dask: Dask
 
 

@@ -2,16 +2,18 @@
 
     python -m stages.evaluate response   # metrics/response.json, metrics/response/figures/*.png
 
-Writes the DESIGN.md metrics shape ({"protocol", "n_test", "models", "baselines", "best"}) with
-mean, std and per-fold values, and the rows used and dropped; a task skipped on this corpus
-writes {"protocol", "skipped": reason}. Reads the same params as
-stages.train (so the rows and folds are the same).
+Writes metrics/<task>.json ({"protocol", "n_test", "seeds", "models", "baselines", "best",
+"selection", "comparisons", ...}: mean and std over folds x seeds, per-fold and per-seed values,
+pooled figures, paired comparisons with 95 % intervals and p-values; docs/architecture.md), and
+the rows used and dropped; a task skipped on this corpus writes {"protocol", "skipped": reason}.
+Reads the same params as stages.train (so the rows and folds are the same).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from empathic import cli, params as P
+from empathic.training import evaluate, runner
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import load_task
 from stages.train import parser
@@ -24,16 +26,20 @@ def main(argv=None) -> int:
     tables, bank = Tables.load(a.pairs), FeatureBank(a.features)
     reason = task.skip_reason(bank)
     if reason:
-        task.write_skipped(reason, tables.folds.get("protocol", "unknown"),
+        runner.write_skipped(task, reason, tables.folds.get("protocol", "unknown"),
                            metrics_path=metrics / f"{a.task}.json",
                            figures_dir=metrics / a.task / "figures")
         return 0
-    doc = task.run_evaluate(tables, bank, Path(a.models) / a.task, metrics / f"{a.task}.json",
-                            metrics / a.task / "figures")
+    doc = evaluate.evaluate(task, tables, bank, Path(a.models) / a.task,
+                            metrics / f"{a.task}.json", metrics / a.task / "figures")
     m = doc["models"][doc["best"]]
-    print(f"{a.task}: {doc['n_test']} test rows over {len(doc['folds'])} folds -> "
-          f"{metrics / a.task}.json; best {doc['best']}: "
-          + ", ".join(f"{k} {v['mean']:.4f}" for k, v in m.items()))
+    shown = list(task.comparisons) or list(m)[:4]
+    print(f"{a.task}: {doc['n_test']} test rows, {len(doc['folds'])} folds x "
+          f"{len(doc['seeds'])} seeds -> {metrics / a.task}.json; best {doc['best']}: "
+          + ", ".join(f"{k} {m[k]['mean']:.4f}" for k in shown if k in m))
+    for name, c in doc["comparisons"].items():
+        print(f"  {name}: delta {c['delta']:+.4f} [{c['ci95'][0]:+.4f}, {c['ci95'][1]:+.4f}], "
+              f"p {c['p']:.3f}")
     return 0
 
 

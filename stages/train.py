@@ -1,11 +1,13 @@
-"""Stage train@<task>: train one model per fold of data/pairs/folds.json.
+"""Stage train@<task>: train the task's models for every fold of data/pairs/folds.json and seed.
 
-    python -m stages.train response     # models/response/<fold>.pt, curves in metrics/response/live
+    python -m stages.train response     # models/response/<fold>/s<seed>/*.pt,
+                                        # curves in metrics/response/live
 
-Reads params `tasks.<task>` (inputs, targets, model and training hyper-params), `split.folds`
-(which folds) and `base.seed`. Rows whose features are missing or not ok are dropped and
-counted; scalers are fitted on each fold's training rows; the model is selected by early
-stopping on the fold's validation sessions. Test sessions are not touched here. Inputs the
+Reads params `tasks.<task>` (inputs, targets, model and training hyper-params, `seeds`,
+`executor`), `split` (which folds, `refit`), `base.seed` and `dask`. Rows whose features are
+missing or not ok are dropped and counted; scalers are fitted on each fold's training rows; each
+model is selected by early stopping on the fold's validation sessions. Test sessions are not
+touched here. Inputs the
 corpus lacks entirely are left out with a note; a task that cannot run on the corpus (e.g.
 response without landmarks on KEMDy) is skipped: models/<task>/summary.json names why.
 """
@@ -15,6 +17,7 @@ import argparse
 from pathlib import Path
 
 from empathic import cli, params as P
+from empathic.training import runner
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import available, load_task
 
@@ -39,9 +42,9 @@ def main(argv=None) -> int:
     models, live = Path(a.models) / a.task, Path(a.metrics) / a.task / "live"
     reason = task.skip_reason(bank)
     if reason:
-        task.write_skipped(reason, tables.folds.get("protocol", "unknown"), models, live)
+        runner.write_skipped(task, reason, tables.folds.get("protocol", "unknown"), models, live)
         return 0
-    task.run_train(tables, bank, models, live, progress=not a.no_progress)
+    runner.train(task, tables, bank, models, live, progress=not a.no_progress)
     return 0
 
 

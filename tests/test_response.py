@@ -8,11 +8,13 @@ import torch
 from empathic import store
 from empathic.errors import EmpathicError, ParamError
 from empathic.nets.fusion import FusionNet
-from empathic.training import checkpoint, runner, synthetic
+from empathic.training import checkpoint, evaluate, runner
+from empathic.training.batching import RowSplit
 from empathic.training.data import FeatureBank, Scaler, Tables, apply_scalers, fit_scalers, fold_masks
 from empathic.training.task import load_task
 from empathic.training.trainer import HParams, Trainer, forward_all
 from tests.conftest import run_stage
+import synthetic
 
 DIMS = {"text": 24, "audio": 16, "video": 32}
 
@@ -21,9 +23,10 @@ def params(**over) -> dict:
     cfg = dict(inputs=["text", "audio", "video", "landmarks"], targets={"landmarks": 1.0},
                loss={"mse": 1.0, "cosine": 0.0}, fusion="concat", hidden=32, layers=1,
                dropout=0.0, lr=3e-3, weight_decay=0.0, batch_size=64, epochs=40, patience=8,
-               seed=None, device="cpu", figure_pairs=4)
+               seed=None, seeds=1, device="cpu", figure_pairs=4)
     cfg.update(over)
-    return {"base": {"seed": 0}, "split": {"folds": "all"}, "tasks": {"response": cfg}}
+    return {"base": {"seed": 0}, "split": {"folds": "all", "refit": False},
+            "tasks": {"executor": "processes", "workers": 1, "response": cfg}}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +52,7 @@ def trained(project, one_thread):
     tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
     runner.train(task, tables, bank, root / "models/response", root / "metrics/response/live",
                  progress=False)
-    doc = runner.evaluate(task, tables, bank, root / "models/response",
+    doc = evaluate.evaluate(task, tables, bank, root / "models/response",
                           root / "metrics/response.json", root / "metrics/response/figures")
     return root, task, task.assemble(tables, bank), doc
 
@@ -111,7 +114,7 @@ def test_scalers_fitted_on_training_rows_only(trained, project):
     _, corpus = project
     fold = corpus.folds["folds"][0]
     tr, _, _ = fold_masks(rows.groups, fold)
-    model = checkpoint.load_model(root / "models/response" / f"{fold['name']}.pt", "cpu")
+    model = checkpoint.load_model(root / "models/response" / fold["name"] / "s0/fusion.pt", "cpu")
     for m in ("text", "video"):
         assert np.allclose(model.input_scalers[m].mean, rows.X[m][tr].mean(axis=0), atol=1e-5)
         assert not np.allclose(model.input_scalers[m].mean, rows.X[m].mean(axis=0), atol=1e-5)
@@ -122,31 +125,43 @@ def test_scalers_fitted_on_training_rows_only(trained, project):
 
 def test_model_beats_train_mean_and_report_shape(trained):
     root, _, rows, doc = trained
-    assert doc["protocol"] == "loso-session" and doc["best"] == "fusion"
+    assert doc["protocol"] == "loso-session: 2 train / 1 val / 1 test sessions per fold"
+    assert doc["best"] == "fusion" and doc["seeds"] == [0]
     assert doc["n_test"] == len(rows)                          # every usable row tested once
     assert set(doc["baselines"]) == {"train_mean", "mirror", "nearest_neighbour"}
     model, mean = doc["models"]["fusion"], doc["baselines"]["train_mean"]
-    assert set(model) == {"landmarks_mse", "landmarks_cosine", "nme", "pck_05", "pck_10"}
+    assert set(model) == {"landmarks_mse", "landmarks_cosine", "nme", "nme_nonrigid",
+                          "nme_eye_centres", "pck_05", "pck_10"}
+    assert mean["landmarks_cosine"]["per_fold"] == [0.0] * len(mean["nme"]["per_fold"])
+    comp = doc["comparisons"]["fusion vs train_mean (nme)"]
+    assert comp["delta"] < 0 and comp["ci95"][1] < 0 and comp["better"]
     for a, b in zip(model["nme"]["per_fold"], mean["nme"]["per_fold"]):
         assert a < b
     assert model["landmarks_mse"]["mean"] < mean["landmarks_mse"]["mean"]
-    assert model["landmarks_cosine"]["mean"] > 0.2 > abs(mean["landmarks_cosine"]["mean"])
+    assert model["landmarks_cosine"]["mean"] > 0.2
     assert doc["rows"]["dropped"] and doc["rows"]["used"] == len(rows)
     assert json.loads((root / "metrics/response.json").read_text()) == doc
     assert (root / "metrics/response/figures/landmarks_test_pairs.png").stat().st_size > 10_000
-    curve = (root / "metrics/response/live/plots/metrics/Ses01/val_loss.tsv").read_text().split()
+    curve = (root / "metrics/response/live/plots/metrics/Ses01/fusion/val_loss.tsv").read_text().split()
     assert curve[0] == "step" and len(curve) > 4
 
 
+def _hp(**over) -> HParams:
+    d = dict(hidden=16, layers=1, dropout=0.1, fusion="attention", lr=1e-3, batch_size=32,
+             epochs=3, weight_decay=0.0, patience=10, seed=0, device="cpu", seeds=(0,))
+    return HParams(**{**d, **over})
+
+
 def _tiny_fit(rows, seed, epochs=3):
-    hp = HParams(hidden=16, epochs=epochs, batch_size=32, seed=seed, device="cpu", dropout=0.1)
+    hp = _hp(epochs=epochs, seed=seed)
     xs, ys = fit_scalers(rows.X), fit_scalers(rows.Y)
     X, Y = apply_scalers(rows.X, xs), apply_scalers(rows.Y, ys)
     torch.manual_seed(seed)
     net = FusionNet({m: x.shape[1] for m, x in X.items()}, {"landmarks": 136}, hidden=16,
                     dropout=0.1, fusion="attention")
     task = load_task("response", params())
-    Trainer(hp, torch.device("cpu"), progress=False).fit(net, task.loss, (X, Y), (X, Y))
+    split = RowSplit(X, Y, torch.device("cpu"))
+    Trainer(hp, torch.device("cpu"), progress=False).fit(net, task.loss, split, split, seed)
     return net, xs, ys
 
 
@@ -182,27 +197,30 @@ def test_training_is_deterministic_on_cpu(trained):
 
 def test_diverged_training_is_an_error(trained):
     _, task, rows, _ = trained
-    X = {m: x[:50] for m, x in rows.X.items()}
-    Y = {t: y[:50] for t, y in rows.Y.items()}
+    split = RowSplit({m: x[:50] for m, x in rows.X.items()}, {t: y[:50] for t, y in rows.Y.items()},
+                     torch.device("cpu"))
     nan_loss = lambda out, y: task.loss(out, y) * float("nan")  # noqa: E731
     with pytest.raises(EmpathicError, match="learning rate"):
-        Trainer(HParams(hidden=8, epochs=3, patience=2, device="cpu"), progress=False).fit(
-            task.build_model(rows), nan_loss, (X, Y), (X, Y))
+        Trainer(_hp(hidden=8, patience=2, fusion="concat"), progress=False).fit(
+            task.build(task.models(rows)[0], rows), nan_loss, split, split, 0)
 
 
 def test_stage_outputs_are_byte_identical_on_rerun(project, tmp_path, one_thread):
     root, _ = project
-    prm = dict(params(epochs=2, fusion="attention"), split={"folds": ["Ses02"]})
+    prm = dict(params(epochs=2, fusion="attention", seeds=2),
+               split={"folds": ["Ses02"], "refit": False})
     tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
     for run in ("a", "b"):
         task = load_task("response", prm)
         runner.train(task, tables, bank, tmp_path / run / "models", tmp_path / run / "live",
                      progress=False)
-        runner.evaluate(task, tables, bank, tmp_path / run / "models", tmp_path / run / "m.json",
-                        tmp_path / run / "figures")
-    assert sorted(p.name for p in (tmp_path / "a/models").iterdir()) == ["Ses02.pt", "summary.json"]
-    for rel in ("models/Ses02.pt", "models/summary.json", "m.json",
-                "live/plots/metrics/Ses02/val_loss.tsv", "figures/landmarks_test_pairs.png"):
+        evaluate.evaluate(task, tables, bank, tmp_path / run / "models", tmp_path / run / "m.json",
+                          tmp_path / run / "figures")
+    assert sorted(p.name for p in (tmp_path / "a/models").iterdir()) == ["Ses02", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "a/models/Ses02").iterdir()) == ["s0", "s1"]
+    for rel in ("models/Ses02/s0/fusion.pt", "models/Ses02/s1/fusion.pt", "models/summary.json",
+                "m.json", "live/plots/metrics/Ses02/fusion/val_loss.tsv",
+                "figures/landmarks_test_pairs.png"):
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
 

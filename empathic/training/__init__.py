@@ -1,9 +1,12 @@
-"""Training and evaluation machinery shared by every task (see .coord/training_api.md).
+"""Training and evaluation shared by every task (docs/architecture.md draws the flow).
 
 - data.py: tables + feature bank -> `Rows` (ok-filtered, drops counted), fold masks, scalers
-- task.py: the `Task` base class (a subclass overrides assembly, heads, objective, scoring)
-- trainer.py: hyper-params, device choice, the training loop with early stopping and dvclive
-- checkpoint.py: save one fold's model; `load_model(path).predict(features)`
-- runner.py: the fold loops behind `stages.train` and `stages.evaluate`
+- task.py: `Task` (what a task declares) and `ModelSpec` (one network it trains per fold and seed)
+- classify.py / utterances.py: the parts the classification and utterance tasks share
+- trainer.py: hyper-params, device choice, seeding, the one training loop with early stopping
+- batching.py: how a split reaches the network (row slices or whole dialogues)
+- checkpoint.py: a model's bytes on disk; the one `Predictor` that loads any of them
+- runner.py: folds x seeds units through the executor seam, checkpoints and curves
+- evaluate.py: test scores, selection on validation, paired comparisons, the metrics JSON
 - tasks/<name>.py: one module per task, exposing `TASK` (a Task subclass)
 """

@@ -18,7 +18,7 @@ from .. import store
 from ..errors import EmpathicError
 from ..tables import PAIRS_DIR, load_folds, load_pairs, load_utterances
 
-MODALITIES = ("text", "audio", "video", "landmarks", "physio")
+MODALITIES = ("text", "audio", "video", "landmarks", "physio", "ssl")
 N_POINTS = 68
 _LM_MEAN = re.compile(r"^lm_mean_([xy])(\d\d)$")
 
@@ -133,6 +133,15 @@ class Rows:
         sel = lambda d: {k: v[mask_or_idx] for k, v in d.items()}  # noqa: E731
         return Rows(self.ids[mask_or_idx], self.groups[mask_or_idx], sel(self.X), sel(self.Y),
                     self.x_names, self.y_names, sel(self.extra), self.dropped, self.n_candidates)
+
+
+def concat_rows(parts: list[Rows]) -> Rows:
+    """Rows of several folds one after another (same inputs, targets and extras)."""
+    cat = lambda get: {k: np.concatenate([get(p)[k] for p in parts]) for k in get(parts[0])}  # noqa: E731
+    first = parts[0]
+    return Rows(np.concatenate([p.ids for p in parts]), np.concatenate([p.groups for p in parts]),
+                cat(lambda p: p.X), cat(lambda p: p.Y), first.x_names, first.y_names,
+                cat(lambda p: p.extra), first.dropped, first.n_candidates)
 
 
 def keep_ok(checks: list[tuple[str, np.ndarray]], n: int) -> tuple[np.ndarray, dict[str, int]]:

@@ -1,29 +1,35 @@
-"""The fold loops behind `stages.train` and `stages.evaluate`, the same for every task.
+"""Training for every task: folds x seeds, scalers, the one Trainer, checkpoints, curves.
 
-train: assemble rows once; per selected fold fit scalers on its training rows, train with early
-stopping on its validation rows, save models/<task>/<fold>.pt. The test rows are not touched.
-evaluate: per fold load the checkpoint, predict the test rows once, score them beside the
-task's baselines on the same rows, then write metrics/<task>.json and the task's figures.
+`train(task, ...)` assembles the task's rows once, then runs one unit per (fold, seed) through
+the executor seam (`tasks.executor`: a local pool or Dask). A unit trains every model the task
+declares for that fold and seed (scalers fitted on the fold's training rows, early stopping on
+its validation sessions, `split.refit`: retrained on train + validation for the epoch count early
+stopping chose) and the task's ensembles, and returns checkpoint bytes and learning curves; this
+process writes them, so the outputs are the same whatever ran the units. Models and curves are
+replaced together: both are written to temporary folders and renamed at the end. Test sessions
+are never touched here (empathic.training.evaluate scores them).
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .. import params as P
-from ..atomic import atomic_path, write_json
+from ..atomic import atomic_path
 from ..errors import EmpathicError
 from ..folds import select_folds
-from ..scoring import report
 from . import checkpoint
+from .batching import GraphSplit, RowSplit
 from .data import FeatureBank, Rows, Tables, apply_scalers, fit_scalers, fold_masks
-from .task import FoldResult, Task
+from .task import ModelSpec, Task
 from .trainer import Trainer, pick_device, seed_everything, small_cpu_threads
 
 
 def prepare(task: Task, tables: Tables, bank: FeatureBank) -> tuple[Rows, list[dict]]:
-    """The task's rows and the folds `split.folds` selects; prints what was dropped (and the
-    inputs left out because the corpus lacks them)."""
+    """The task's rows and the folds `split.folds` selects; prints what was dropped."""
     reason = task.skip_reason(bank)
     if reason:
         raise EmpathicError(f"{task.name}: cannot run on this corpus: {reason}")
@@ -32,12 +38,120 @@ def prepare(task: Task, tables: Tables, bank: FeatureBank) -> tuple[Rows, list[d
         raise EmpathicError(f"{task.name}: no usable rows (dropped: {rows.dropped})")
     drops = ", ".join(f"{k}: {v}" for k, v in rows.dropped.items()) or "none"
     print(f"{task.name}: {len(rows)} of {rows.n_candidates} rows usable; dropped {drops}")
-    return rows, select_folds(tables.folds, P.get(task.prm, "split.folds", "all"))
+    return rows, select_folds(tables.folds, P.get(task.prm, "split.folds"))
 
 
 def rows_info(rows: Rows) -> dict:
     return {"candidates": int(rows.n_candidates), "used": len(rows),
             "dropped": {k: int(v) for k, v in rows.dropped.items()}}
+
+
+def refit_enabled(task: Task) -> bool:
+    return bool(P.get(task.prm, "split.refit"))
+
+
+def unit_dir(fold: dict, seed: int) -> str:
+    return f"{fold['name']}/s{seed}"
+
+
+@dataclass
+class Fitted:
+    spec: ModelSpec
+    net: object
+    xs: dict
+    ys: dict
+    best_epoch: int
+    data: bytes = b""
+
+
+@dataclass
+class UnitResult:
+    files: dict[str, bytes] = field(default_factory=dict)
+    curves: dict[str, list] = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+
+
+class Unit:
+    """One fold and seed: fits the task's models (and ensembles) on that fold's rows."""
+
+    def __init__(self, task: Task, rows: Rows, fold: dict, seed: int, progress: bool):
+        self.task, self.rows, self.fold, self.seed = task, rows, fold, seed
+        self.device = pick_device(task.hp.device)
+        self.progress = progress
+        self.masks = fold_masks(rows.groups, fold)
+        self.train, self.val = rows.take(self.masks[0]), rows.take(self.masks[1])
+        self.fitted: dict[str, Fitted] = {}
+
+    def split(self, spec: ModelSpec, rows: Rows, xs: dict, ys: dict):
+        X = apply_scalers({m: rows.X[m] for m in spec.inputs}, xs)
+        Y = apply_scalers(rows.Y, ys)
+        if self.task.batching == "rows":
+            return RowSplit(X, Y, self.device)
+        from ..nets.graph import dialogue_edges
+        edges = dialogue_edges(rows.extra["dialog"], rows.extra["pos"], spec.window,
+                               list(spec.edge_types))
+        Y = {k: np.where(rows.extra["labelled"], v, -1) for k, v in Y.items()}
+        return GraphSplit(X, Y, rows.extra["dialog"], edges, self.device)
+
+    def fit(self, spec: ModelSpec, train: Rows, val: Rows, tag: str, epochs: int | None = None,
+            patience: int | None = None, keep_last: bool = False) -> tuple[Fitted, object]:
+        """Scalers on `train`, a network seeded with the unit's seed, the one Trainer."""
+        task = self.task
+        xs = fit_scalers({m: train.X[m] for m in spec.inputs})
+        ys = fit_scalers(train.Y, task.scaled_targets(train))
+        seed_everything(self.seed, self.device)        # the initial weights follow the seed
+        parent = self.fitted[spec.grow_from].net if spec.grow_from else None
+        net = task.build(spec, train, parent, self.seed)
+        hp = task.hp.with_(lr=spec.lr) if spec.lr else task.hp
+        res = Trainer(hp, self.device, self.progress).fit(
+            net, task.objective(task.scored(train)), self.split(spec, train, xs, ys),
+            self.split(spec, val, xs, ys), self.seed, tag, epochs, patience, keep_last)
+        return Fitted(spec, net, xs, ys, res.best_epoch), res
+
+    def checkpoint(self, f: Fitted, info: dict) -> bytes:
+        task, rows = self.task, self.rows
+        return checkpoint.to_bytes(
+            task=task.name, fold=self.fold, model=f.net,
+            input_names={m: rows.x_names[m] for m in f.spec.inputs},
+            target_names={t: rows.y_names[t] for t in rows.Y}, input_scalers=f.xs,
+            target_scalers=f.ys, params=task.cfg, hparams=task.hp.as_dict(), info=info)
+
+    def predictor(self, name: str) -> checkpoint.Predictor:
+        return checkpoint.from_bytes(self.fitted[name].data, self.task.hp.device)
+
+    def run(self) -> UnitResult:
+        out, tr, va = UnitResult(), self.masks[0], self.masks[1]
+        refit = refit_enabled(self.task)
+        for spec in self.task.models(self.rows):
+            tag = f"{self.fold['name']}/{spec.name}"
+            f, res = self.fit(spec, self.train, self.val, tag)
+            info = {"best_epoch": res.best_epoch, "best_val_loss": round(res.best_val_loss, 6),
+                    "epochs_run": res.epochs_run, "n_train": int(tr.sum()),
+                    "n_val": int(va.sum()), "window": spec.window, "device": self.device.type}
+            out.curves[tag] = res.curve
+            if refit:       # the standard 4-session training: train + validation, fixed epochs
+                both = self.rows.take(tr | va)
+                f, _ = self.fit(spec, both, self.val, f"{tag}/refit", epochs=res.best_epoch,
+                                keep_last=True)
+                info["refit_on"] = int((tr | va).sum())
+            f.data = self.checkpoint(f, info)
+            self.fitted[spec.name] = f
+            out.files[f"{spec.name}.pt"] = f.data
+            out.summary[spec.name] = info
+        state = self.task.fit_ensembles(self)
+        if state is not None:
+            out.files["ensembles.json"] = (json.dumps(state, indent=2) + "\n").encode()
+        return out
+
+
+def train_unit(task: Task, rows: Rows, fold: dict, seed: int, progress: bool = False) -> UnitResult:
+    """One (fold, seed) unit; module-level so any executor can run it."""
+    small_cpu_threads(task.hp.device)
+    return Unit(task, rows, fold, seed, progress).run()
+
+
+def _run_unit(args) -> UnitResult:
+    return train_unit(*args)
 
 
 def open_live(live_dir: Path):
@@ -51,71 +165,85 @@ def open_live(live_dir: Path):
         raise EmpathicError(f"dvclive: {e}; make a first `git commit`, then rerun") from None
 
 
+def write_curves(live_dir: Path, curves: dict[str, list]) -> None:
+    """Learning curves of the first seed through dvclive (tsv per model) into `live_dir`."""
+    live = open_live(live_dir)
+    for tag, curve in curves.items():
+        for epoch, tl, vl in curve:
+            live.step = epoch
+            live.log_metric(f"{tag}/train_loss", tl)
+            live.log_metric(f"{tag}/val_loss", vl)
+
+
+def map_units(task: Task, items: list, progress: bool) -> list[UnitResult]:
+    """Run the units through the executor seam (`tasks.executor`), results in input order."""
+    try:
+        from ..executor import Executor
+    except ImportError:          # the seam is optional for a single machine
+        return [_run_unit(x) for x in items]
+    with Executor.from_params(task.prm, "tasks") as ex:
+        res = ex.resources_for(task.hp.device) if hasattr(ex, "resources_for") else None
+        return ex.map(_run_unit, items, desc=f"train {task.name}", unit="fold x seed",
+                      progress=progress, resources=res)
+
+
 def train(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path, live_dir: Path | None,
           progress: bool = True) -> list[dict]:
-    """Train one model per selected fold; returns a summary per fold."""
+    """Train every model of every selected fold and seed; returns a summary per unit."""
     rows, folds = prepare(task, tables, bank)
-    device = pick_device(task.hp.device)
-    small_cpu_threads(task.hp.device)
-    live = open_live(live_dir) if live_dir is not None else None
-    trainer = Trainer(task.hp, device, live=live, progress=progress)
-    summaries = []
+    units = [(fold, seed) for fold in folds for seed in task.hp.seeds]
+    results = map_units(task, [(task, rows, f, s, False) for f, s in units], progress)
+    summaries, first_seed = [], task.hp.seeds[0]
     with atomic_path(models_dir) as tmp:
         tmp.mkdir()
-        for fold in folds:
-            tr, va, _ = fold_masks(rows.groups, fold)
-            train_rows, val_rows = rows.take(tr), rows.take(va)
-            xs = fit_scalers(train_rows.X)
-            ys = fit_scalers(train_rows.Y, task.scaled_targets(rows))
-            seed_everything(task.hp.seed, device)    # the initial weights follow the seed too
-            model = task.build_model(rows)
-            res = trainer.fit(model, task.loss,
-                              (apply_scalers(train_rows.X, xs), apply_scalers(train_rows.Y, ys)),
-                              (apply_scalers(val_rows.X, xs), apply_scalers(val_rows.Y, ys)),
-                              tag=fold["name"])
-            info = {"best_epoch": res.best_epoch, "best_val_loss": res.best_val_loss,
-                    "epochs_run": res.epochs_run,   # no timings: same inputs, same bytes
-                    "n_train": int(tr.sum()), "n_val": int(va.sum()), "device": device.type}
-            checkpoint.save(tmp / f"{fold['name']}.pt", task=task.name, fold=fold, model=model,
-                            input_names={m: rows.x_names[m] for m in task.inputs},
-                            target_names={t: rows.y_names[t] for t in rows.Y},
-                            input_scalers=xs, target_scalers=ys, params=task.cfg,
-                            hparams=task.hp.as_dict(), info=info)
-            print(f"{task.name} fold {fold['name']}: best epoch {res.best_epoch}/{res.epochs_run}, "
-                  f"val loss {res.best_val_loss:.4f} ({res.seconds:.1f} s on {device.type})")
-            summaries.append({"fold": fold["name"], **info})
+        curves: dict[str, list] = {}
+        for (fold, seed), res in zip(units, results):
+            d = tmp / unit_dir(fold, seed)
+            d.mkdir(parents=True)
+            for name, data in res.files.items():
+                (d / name).write_bytes(data)
+            if seed == first_seed:
+                curves.update(res.curves)
+            print(f"{task.name} fold {fold['name']} seed {seed}: " + ", ".join(
+                f"{k} epoch {v['best_epoch']}" for k, v in res.summary.items()))
+            summaries.append({"fold": fold["name"], "seed": seed, "models": res.summary})
         (tmp / "summary.json").write_text(json.dumps(
-            {"task": task.name, "rows": rows_info(rows), "folds": summaries}, indent=2) + "\n")
-    # No live.end(): it would only add a summary metrics.json that no stage declares (the curves
-    # are complete on disk after each log_metric; dvclive's own experiment saving is off).
+            {"task": task.name, "seeds": list(task.hp.seeds), "refit": refit_enabled(task),
+             "rows": rows_info(rows), "units": summaries}, indent=2) + "\n")
+        if live_dir is not None:
+            with atomic_path(live_dir) as live_tmp:   # curves are replaced with the models
+                write_curves(live_tmp, curves)
+                _figures_from_curves(live_tmp, curves, task.name)
     return summaries
 
 
-def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
-             metrics_path: Path, figures_dir: Path | None) -> dict:
-    """Score every fold's test rows, for the model and the baselines; write the report."""
-    rows, folds = prepare(task, tables, bank)
-    results: list[FoldResult] = []
-    model_scores, base_scores = [], {}
-    for fold in folds:
-        tr, _, te = fold_masks(rows.groups, fold)
-        model = checkpoint.load_model(models_dir / f"{fold['name']}.pt", task.hp.device)
-        if model.fold != fold:
-            raise EmpathicError(f"{models_dir}/{fold['name']}.pt was trained on another split; "
-                                f"run `dvc repro train@{task.name}`")
-        test = rows.take(te)
-        pred = model.predict(test.X)
-        model_scores.append(task.score(test, pred, model))
-        base = task.baselines(rows.take(tr), test, model)
-        for name, bpred in base.items():
-            base_scores.setdefault(name, []).append(task.score(test, bpred, model))
-        results.append(FoldResult(fold, test, pred, base))
-    doc = report.build(tables.folds.get("protocol", "unknown"), [f["name"] for f in folds],
-                       sum(len(r.test) for r in results), {task.model_name: model_scores},
-                       base_scores, best=task.model_name, rows=rows_info(rows))
-    write_json(metrics_path, doc)
-    if figures_dir is not None:
-        with atomic_path(figures_dir) as tmp:
+def _figures_from_curves(live_dir: Path, curves: dict[str, list], task: str) -> None:
+    """learning_curves.png: every model's train / validation loss per fold (first seed)."""
+    if not curves:
+        return
+    from ..scoring.plots_curves import curves_png
+    out = live_dir / "plots" / "metrics"
+    out.mkdir(parents=True, exist_ok=True)
+    curves_png(out / "learning_curves.png", curves, f"{task}: learning curves (first seed)")
+
+
+def write_skipped(task: Task, reason: str, protocol: str, models_dir: Path | None = None,
+                  live_dir: Path | None = None, metrics_path: Path | None = None,
+                  figures_dir: Path | None = None) -> None:
+    """The outputs of a task skipped on this corpus: models_dir/summary.json and metrics_path
+    ({"protocol", "skipped"}) name the reason; plot folders exist, empty."""
+    import shutil
+
+    from ..atomic import write_json
+    doc = {"protocol": protocol, "skipped": reason}
+    if models_dir is not None:
+        with atomic_path(models_dir) as tmp:
             tmp.mkdir()
-            task.figures(tmp, results)
-    return doc
+            write_json(tmp / "summary.json", {"task": task.name, **doc})
+    for d in (live_dir and live_dir / "plots" / "metrics", figures_dir):
+        if d is not None:
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+    if metrics_path is not None:
+        write_json(metrics_path, doc)
+    print(f"{task.name}: skipped ({reason})")

@@ -1,66 +1,92 @@
-"""The task abstraction: what a learning problem must say; the runner does the rest.
+"""What a learning task declares; `empathic.training.runner` does everything else.
 
-A `Task` subclass (one module in empathic/training/tasks/<name>.py exposing `TASK`) overrides:
+A task (one module in empathic/training/tasks/<name>.py exposing `TASK`, a `Task` subclass) says:
 
-- `assemble(tables, bank) -> Rows`: inputs, targets and sessions of every usable row, the
-  dropped rows counted by reason;
-- `loss(outputs, targets)`: the objective on float32 output / target tensor dicts;
-- `score(truth, pred, model)`: metric name -> value for one fold's test rows;
-- optionally `scaled_targets` (which targets are standardised for training; classification: none),
-  `head_dims`, `build_model`, `baselines` and `figures`;
-- `run_train` / `run_evaluate` only when the task needs its own fold loops (e.g. several models
-  per fold); the defaults are runner.train / runner.evaluate.
+- `assemble(tables, bank) -> Rows`: inputs, targets and session of every usable row, the dropped
+  rows counted by reason;
+- `models(rows) -> [ModelSpec]`: the networks trained per fold and seed, simplest first (that
+  order breaks selection ties); `build` makes one (default: the fusion network on its inputs);
+- `batching`: "rows" (independent examples) or "dialogues" (whole dialogues as a graph);
+- `objective(train) -> loss(outputs, targets)`: the loss for one fold's training rows;
+- `predictions(outputs)`: network outputs in prediction units (class probabilities, values);
+- `score(truth, pred, ref) -> {metric: value}` and `baselines(train, test, ref)`;
+- `comparisons`: {metric: higher_is_better} for the paired intervals, `row_stat(metric)`;
+- `selection`: the validation metric that picks `best` (ties: validation loss, then order);
+- optionally `fit_ensembles` / `apply_ensembles` (decision fusion over its models), `figures`
+  and `report_extra`.
 
-Hyper-params (hidden, fusion, lr, ...) come from `tasks.<name>` through `HParams`.
+The runner owns folds, seeds, scalers, the one Trainer, checkpoints, curves, evaluation,
+selection on validation, comparisons and the metrics JSON. Adding a task is adding a module.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from .. import params as P
-from ..atomic import atomic_path, write_json
 from ..errors import ParamError
 from ..nets.fusion import FusionNet
-from .checkpoint import Predictor
 from .data import MODALITIES, FeatureBank, Rows, Tables
 from .trainer import HParams
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    """One network a task trains per fold and seed.
+
+    name: its checkpoint and its metrics entry; inputs: the modalities it reads; single: True for
+    a single-modality model (the comparison baseline of fused models); lr: a learning rate of its
+    own (fine-tuning); grow_from: start from that model's trained weights with a new branch per
+    extra input; window / edge_types: the dialogue graph (batching "dialogues"); uses_future:
+    it sees later turns of the dialogue (noted in the metrics JSON).
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    single: bool = False
+    lr: float | None = None
+    grow_from: str | None = None
+    window: int = 0
+    edge_types: tuple[str, ...] = ()
+    uses_future: bool = False
+
+
 @dataclass
 class FoldResult:
-    """One fold's evaluation: its test rows, the model's predictions and the baselines'."""
+    """One fold and seed of an evaluation: its test rows and every entry's predictions."""
 
     fold: dict
+    seed: int
     test: Rows
-    pred: dict[str, np.ndarray]
-    baselines: dict[str, dict[str, np.ndarray]]
+    pred: dict[str, dict[str, np.ndarray]]   # model or baseline name -> predictions
 
 
 class Task:
     name: str = ""
-    model_name: str = "fusion"   # the model's key in metrics/<task>.json
+    batching: str = "rows"
+    selection: tuple[str, bool] = ("loss", False)   # validation metric, higher is better
+    comparisons: dict[str, bool] = {}               # metric -> higher is better
 
-    def __init__(self, prm: dict):
+    def __init__(self, prm: dict, fusion: str | None = None):
         self.prm = prm
         self.key = f"tasks.{self.name}"
         self.cfg = P.get(prm, self.key)
         if not isinstance(self.cfg, dict):
             raise ParamError(f"param '{self.key}' must be a mapping")
         self.inputs = P.subset(prm, f"{self.key}.inputs", MODALITIES)
-        self.hp = HParams.from_params(prm, self.key)
+        self.hp = HParams.from_params(prm, self.key, fusion)
 
     # -- data ----------------------------------------------------------------------------------
     def skip_reason(self, bank: FeatureBank) -> str | None:
         """Leave out the inputs the corpus lacks entirely (every row failed with the extractor's
         'unavailable' reason, e.g. video on KEMDy), printing a note; returns why the task cannot
-        run on this corpus at all, else None. Idempotent; `runner.prepare` calls it."""
+        run on this corpus at all, else None. Idempotent."""
         absent = {m: r for m in self.inputs if (r := bank.unavailable(m))}
         for m, r in absent.items():
             print(f"{self.name}: input {m} left out ({r})")
@@ -79,60 +105,69 @@ class Task:
         """Targets standardised on the training rows (the network predicts z-scores)."""
         return set(rows.Y)
 
-    # -- model ---------------------------------------------------------------------------------
+    def scored_mask(self, rows: Rows) -> np.ndarray:
+        """The rows a fold is scored on (the graph task keeps unlabelled nodes as context)."""
+        return rows.extra.get("labelled", np.ones(len(rows), dtype=bool))
+
+    def scored(self, rows: Rows) -> Rows:
+        return rows.take(self.scored_mask(rows))
+
+    # -- models --------------------------------------------------------------------------------
+    def models(self, rows: Rows) -> list[ModelSpec]:
+        return [ModelSpec("fusion", tuple(self.inputs))]
+
     def head_dims(self, rows: Rows) -> dict[str, int]:
         return {t: y.shape[1] for t, y in rows.Y.items()}
 
-    def build_model(self, rows: Rows) -> torch.nn.Module:
+    def build(self, spec: ModelSpec, rows: Rows, parent: torch.nn.Module | None = None,
+              seed: int = 0) -> torch.nn.Module:
         hp = self.hp
-        return FusionNet({m: rows.X[m].shape[1] for m in self.inputs}, self.head_dims(rows),
+        return FusionNet({m: rows.X[m].shape[1] for m in spec.inputs}, self.head_dims(rows),
                          hidden=hp.hidden, dropout=hp.dropout, fusion=hp.fusion, layers=hp.layers)
 
-    def loss(self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+    def objective(self, train: Rows) -> Callable:
         raise NotImplementedError
+
+    def predictions(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return outputs
 
     # -- evaluation ----------------------------------------------------------------------------
-    def score(self, truth: Rows, pred: dict[str, np.ndarray], model: Predictor) -> dict[str, float]:
+    def score(self, truth: Rows, pred: dict[str, np.ndarray], ref) -> dict[str, float]:
         raise NotImplementedError
 
-    def baselines(self, train: Rows, test: Rows, model: Predictor) -> dict[str, dict[str, np.ndarray]]:
-        """Baseline name -> predictions on `test` (same units as model.predict)."""
+    def baselines(self, train: Rows, test: Rows, ref, seed: int) -> dict[str, dict[str, np.ndarray]]:
+        """Baseline name -> predictions on `test` (`ref`: the fold's first checkpoint)."""
         return {}
 
-    def figures(self, out_dir: Path, results: list[FoldResult]) -> None:
+    def row_stat(self, metric: str, truth: Rows, pred: dict[str, np.ndarray]):
+        """(per-row arrays, statistic(per-row arrays subset) -> float) of a comparison metric."""
+        raise NotImplementedError
+
+    def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
+        return float(self.score(truth, pred, None)[self.selection[0]])
+
+    def extra_comparisons(self, best: str, names: list[str]) -> list[tuple[str, str]]:
+        """More (model, other) pairs to compare beyond best vs baselines / best single."""
+        return []
+
+    def selectable(self, name: str) -> bool:
+        """False for entries whose validation predictions are in-sample (fitted there)."""
+        return True
+
+    def fit_ensembles(self, ctx) -> dict | None:
+        """State of the decision-fusion ensembles of one fold and seed (JSON-able), or None."""
+        return None
+
+    def apply_ensembles(self, state: dict, members: dict[str, dict], test: Rows,
+                        fold: dict) -> dict[str, dict]:
+        """Ensemble name -> {"val": pred or None, "test": pred} from the members' predictions."""
+        return {}
+
+    def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
         """Write task-specific figures (PNG) into out_dir."""
 
-    # -- stage entry points --------------------------------------------------------------------
-    def run_train(self, tables: Tables, bank: FeatureBank, models_dir: Path,
-                  live_dir: Path | None, progress: bool = True) -> list[dict]:
-        """stages.train: one model per fold (override for several models per fold)."""
-        from . import runner
-        return runner.train(self, tables, bank, models_dir, live_dir, progress)
-
-    def run_evaluate(self, tables: Tables, bank: FeatureBank, models_dir: Path,
-                     metrics_path: Path, figures_dir: Path | None) -> dict:
-        """stages.evaluate: score each fold's test rows, write the report; returns it."""
-        from . import runner
-        return runner.evaluate(self, tables, bank, models_dir, metrics_path, figures_dir)
-
-
-    def write_skipped(self, reason: str, protocol: str, models_dir: Path | None = None,
-                      live_dir: Path | None = None, metrics_path: Path | None = None,
-                      figures_dir: Path | None = None) -> None:
-        """The outputs of a task skipped on this corpus: models_dir/summary.json and
-        metrics_path ({"protocol", "skipped"}) name the reason; plot folders exist, empty."""
-        doc = {"protocol": protocol, "skipped": reason}
-        if models_dir is not None:
-            with atomic_path(models_dir) as tmp:
-                tmp.mkdir()
-                write_json(tmp / "summary.json", {"task": self.name, **doc})
-        for d in (live_dir and live_dir / "plots" / "metrics", figures_dir):
-            if d is not None:
-                shutil.rmtree(d, ignore_errors=True)
-                d.mkdir(parents=True)
-        if metrics_path is not None:
-            write_json(metrics_path, doc)
-        print(f"{self.name}: skipped ({reason})")
+    def report_extra(self, rows: Rows) -> dict:
+        return {}
 
 
 def available() -> list[str]:

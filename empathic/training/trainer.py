@@ -1,15 +1,18 @@
-"""The training loop every task shares: device choice, hyper-params, early stopping, dvclive.
+"""The one training loop: device choice, hyper-params, seeding, early stopping.
 
-Feature tensors are small (IEMOCAP: ~10k rows x a few thousand floats), so they live on the
-device whole and mini-batches are index slices of them: no DataLoader, no worker processes. On
+Feature tensors are small (IEMOCAP: ~10k rows x a few thousand floats), so a split lives on the
+device whole and mini-batches are index sets of it (no DataLoader, no worker processes): rows for
+the utterance and pair tasks, whole dialogues for the graph task (empathic.training.batching). On
 CUDA the forward pass runs under bf16 autocast. Model selection is early stopping on the
-validation loss; the state of the best epoch is restored before the model is returned.
+validation loss; the best epoch's weights are restored. The loop returns its learning curve
+instead of logging it, so whoever runs it (this process or a Dask worker) gives the same result
+and the runner logs every curve in a fixed order.
 """
 from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -22,42 +25,47 @@ from ..nets.fusion import ATTENTION_HEADS, FUSIONS
 DEVICES = ("auto", "cpu", "cuda")
 
 
-@dataclass
+@dataclass(frozen=True)
 class HParams:
-    """Hyper-params of one task, from `tasks.<name>` (seed: that section's, else base.seed)."""
+    """Hyper-params of one task, read from `tasks.<name>`; params.yaml holds every value.
 
-    hidden: int = 256
-    layers: int = 1
-    dropout: float = 0.1
-    fusion: str = "concat"
-    lr: float = 1e-3
-    batch_size: int = 256
-    epochs: int = 100
-    weight_decay: float = 1e-4
-    patience: int = 10
-    seed: int = 0
-    device: str = "auto"
+    `seeds` are the training seeds: `tasks.<name>.seeds` consecutive values from the task's
+    `seed` (null: base.seed). Every model is trained once per fold and seed."""
+
+    hidden: int
+    layers: int
+    dropout: float
+    fusion: str
+    lr: float
+    batch_size: int
+    epochs: int
+    weight_decay: float
+    patience: int
+    seed: int
+    device: str
+    seeds: tuple[int, ...] = field(default=())
 
     @classmethod
-    def from_params(cls, prm: dict, key: str) -> "HParams":
-        d = cls()
-        seed = P.get(prm, f"{key}.seed", None)
+    def from_params(cls, prm: dict, key: str, fusion: str | None = None) -> "HParams":
+        seed = P.get(prm, f"{key}.seed")
         if seed is None:
-            seed = P.number(prm, "base.seed", 0, integer=True)
+            seed = P.number(prm, "base.seed", integer=True)
         elif isinstance(seed, bool) or not isinstance(seed, int):
             raise ParamError(f"param '{key}.seed' is {seed!r}; expected a whole number or null")
+        n_seeds = P.number(prm, f"{key}.seeds", lo=1, hi=100, integer=True)
         return cls(
-            hidden=P.number(prm, f"{key}.hidden", d.hidden, lo=4, integer=True),
-            layers=P.number(prm, f"{key}.layers", d.layers, lo=1, integer=True),
-            dropout=float(P.number(prm, f"{key}.dropout", d.dropout, lo=0, hi=0.95)),
-            fusion=P.choice(prm, f"{key}.fusion", FUSIONS, d.fusion),
-            lr=float(P.number(prm, f"{key}.lr", d.lr, lo=1e-8, hi=10)),
-            batch_size=P.number(prm, f"{key}.batch_size", d.batch_size, lo=1, integer=True),
-            epochs=P.number(prm, f"{key}.epochs", d.epochs, lo=1, integer=True),
-            weight_decay=float(P.number(prm, f"{key}.weight_decay", d.weight_decay, lo=0)),
-            patience=P.number(prm, f"{key}.patience", d.patience, lo=1, integer=True),
+            hidden=P.number(prm, f"{key}.hidden", lo=4, integer=True),
+            layers=P.number(prm, f"{key}.layers", lo=1, integer=True),
+            dropout=float(P.number(prm, f"{key}.dropout", lo=0, hi=0.95)),
+            fusion=fusion or P.choice(prm, f"{key}.fusion", FUSIONS),
+            lr=float(P.number(prm, f"{key}.lr", lo=1e-8, hi=10)),
+            batch_size=P.number(prm, f"{key}.batch_size", lo=1, integer=True),
+            epochs=P.number(prm, f"{key}.epochs", lo=1, integer=True),
+            weight_decay=float(P.number(prm, f"{key}.weight_decay", lo=0)),
+            patience=P.number(prm, f"{key}.patience", lo=1, integer=True),
             seed=int(seed),
-            device=P.choice(prm, f"{key}.device", DEVICES, d.device),
+            device=P.choice(prm, f"{key}.device", DEVICES),
+            seeds=tuple(int(seed) + i for i in range(n_seeds)),
         ).checked(key)
 
     def checked(self, key: str) -> "HParams":
@@ -66,8 +74,13 @@ class HParams:
                              f"multiple of {ATTENTION_HEADS} (its heads)")
         return self
 
+    def with_(self, **changes) -> "HParams":
+        return replace(self, **changes)
+
     def as_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["seeds"] = list(self.seeds)
+        return d
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -112,7 +125,7 @@ def autocast(device: torch.device):
 @torch.no_grad()
 def forward_all(model: torch.nn.Module, X: dict[str, torch.Tensor], device: torch.device,
                 chunk: int = 8192) -> dict[str, torch.Tensor]:
-    """Outputs for every row, in eval mode, as float32 tensors."""
+    """Outputs of a row-wise network for every row, in eval mode, as float32 tensors."""
     model.eval()
     n = len(next(iter(X.values())))
     outs: dict[str, list] = {}
@@ -130,7 +143,7 @@ class FitResult:
     best_val_loss: float
     epochs_run: int
     seconds: float
-    history: list[dict] = field(default_factory=list)
+    curve: list[tuple[int, float, float]]   # (epoch, train loss, validation loss)
 
 
 class EarlyStopping:
@@ -160,62 +173,54 @@ class EarlyStopping:
 
 
 class Trainer:
-    """Fits a model with a task's objective; logs curves to a dvclive `Live` under `tag/`."""
+    """Fits a network with a task's objective on two splits (empathic.training.batching)."""
 
-    def __init__(self, hp: HParams, device: torch.device | None = None, live=None,
-                 progress: bool = True):
+    def __init__(self, hp: HParams, device: torch.device | None = None, progress: bool = True):
         self.hp = hp
         self.device = device or pick_device(hp.device)
-        self.live = live
         self.progress = progress
 
-    def fit(self, model: torch.nn.Module, loss_fn, train: tuple[dict, dict], val: tuple[dict, dict],
-            tag: str = "") -> FitResult:
-        """Train on `train` (X, Y numpy dicts), early-stop on `val`; restores the best epoch.
+    def fit(self, model: torch.nn.Module, loss_fn, train, val, seed: int, tag: str = "",
+            epochs: int | None = None, patience: int | None = None,
+            keep_last: bool = False) -> FitResult:
+        """Train on the `train` split, early-stop on `val`; restores the best epoch.
 
-        `loss_fn(outputs, targets)` -> scalar tensor (outputs are float32 dicts).
+        `loss_fn(outputs, targets)` -> scalar tensor (outputs are float32 dicts). `epochs` and
+        `patience` override the hyper-params; `keep_last` keeps the last epoch's weights (a refit
+        on train + validation for the epoch count early stopping chose: nothing held out steers
+        it).
         """
         hp, dev = self.hp, self.device
-        gen = seed_everything(hp.seed, dev)
+        epochs = epochs or hp.epochs
+        gen = seed_everything(seed, dev)
         model.to(dev)
-        Xtr, Ytr = to_device(train[0], dev), to_device(train[1], dev)
-        Xva, Yva = to_device(val[0], dev), to_device(val[1], dev)
-        n = len(next(iter(Xtr.values())))
         opt = torch.optim.AdamW(model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay,
                                 fused=dev.type == "cuda")   # one kernel per step on the GPU
-        stop = EarlyStopping(hp.patience)
-        history, t0 = [], time.perf_counter()
-        bar = tqdm(range(1, hp.epochs + 1), desc=f"train {tag}".strip(), disable=not self.progress,
+        stop = EarlyStopping(epochs + 1 if keep_last else (patience or hp.patience))
+        curve, t0 = [], time.perf_counter()
+        bar = tqdm(range(1, epochs + 1), desc=f"train {tag}".strip(), disable=not self.progress,
                    leave=False)
         for epoch in bar:
             model.train()
-            perm = torch.randperm(n, generator=gen).to(dev)
-            total = torch.zeros((), device=dev)
-            for i in range(0, n, hp.batch_size):
-                idx = perm[i:i + hp.batch_size]
-                with autocast(dev):
-                    out = model({k: v[idx] for k, v in Xtr.items()})
-                loss = loss_fn({k: v.float() for k, v in out.items()},
-                               {k: v[idx] for k, v in Ytr.items()})
+            total, n = torch.zeros((), device=dev), 0
+            for batch in train.batches(hp.batch_size, gen):
+                out, y, k = train.forward(model, batch)
+                if k == 0:
+                    continue
+                loss = loss_fn(out, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += loss.detach() * len(idx)
-            val_loss = float(loss_fn(forward_all(model, Xva, dev), Yva))
-            train_loss = float(total) / n
-            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
-            self._log(tag, epoch, train_loss, val_loss)
+                total += loss.detach() * k
+                n += k
+            with torch.no_grad():
+                val_loss = float(loss_fn(*val.evaluate(model)))
+            train_loss = float(total) / max(n, 1)
+            curve.append((epoch, train_loss, val_loss))
             bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
-            if stop.update(val_loss, epoch, model):
+            if stop.update(-epoch if keep_last else val_loss, epoch, model):
                 break
-        stop.restore(model, tag, history[-1]["val_loss"])
+        stop.restore(model, tag, curve[-1][2])
         model.eval()
-        return FitResult(stop.epoch, stop.loss, len(history), time.perf_counter() - t0, history)
-
-    def _log(self, tag: str, epoch: int, train_loss: float, val_loss: float) -> None:
-        if self.live is None:
-            return
-        prefix = f"{tag}/" if tag else ""
-        self.live.step = epoch
-        self.live.log_metric(f"{prefix}train_loss", train_loss)
-        self.live.log_metric(f"{prefix}val_loss", val_loss)
+        return FitResult(stop.epoch, curve[stop.epoch - 1][2], len(curve),
+                         time.perf_counter() - t0, curve)

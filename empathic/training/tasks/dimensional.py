@@ -5,7 +5,7 @@ present (dimensions the corpus lacks entirely, e.g. dominance on KEMDy, are left
 the report) and every input modality ok; dropped rows are counted by reason. The model is the
 response task's fusion encoder with a regression head, trained on targets standardised on the
 fold's training rows (loss `mse`, or `ccc` = 1 - mean concordance over the dimensions) and
-early-stopped on the validation sessions, through the shared runner.
+early-stopped on the validation sessions.
 
 Metrics per fold on the test sessions: ccc_<dim> and mae_<dim> on the 1-5 scale, and the same
 with an impro_ prefix on improvised dialogues only (where the corpus marks them); baseline
@@ -23,8 +23,8 @@ from ... import params as P
 from ...errors import EmpathicError
 from ...scoring import dimensional as dim
 from ..data import FeatureBank, Rows, Tables, keep_ok
-from ..task import FoldResult, Task
-from .emotion import improvised_mask, keep_improvised_flag, small_cpu_threads, utterance_inputs
+from ..task import FoldResult, ModelSpec, Task
+from ..utterances import dialog_key, improvised_mask, keep_improvised_flag, utterance_inputs
 
 DIMS = ("valence", "arousal", "dominance")
 TARGET = "vad"
@@ -41,13 +41,16 @@ def ccc_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
 
 class DimensionalTask(Task):
     name = "dimensional"
-    model_name = "early_fusion"     # the same entry name as in metrics/emotion.json
+    selection = ("ccc_mean", True)
 
     def __init__(self, prm: dict):
         super().__init__(prm)
-        self.dims = P.subset(prm, f"{self.key}.dims", DIMS, list(DIMS))
-        self.loss_kind = P.choice(prm, f"{self.key}.loss", LOSSES, "mse")
-        small_cpu_threads(self.hp.device)
+        self.dims = P.subset(prm, f"{self.key}.dims", DIMS)
+        self.loss_kind = P.choice(prm, f"{self.key}.loss", LOSSES)
+        self.comparisons = {f"ccc_{d}": True for d in self.dims}
+
+    def models(self, rows: Rows) -> list[ModelSpec]:
+        return [ModelSpec("early_fusion", tuple(self.inputs))]   # the name emotion.json uses
 
     def assemble(self, tables: Tables, bank: FeatureBank) -> Rows:
         utts = tables.utterances
@@ -58,6 +61,7 @@ class DimensionalTask(Task):
         if self.skipped:
             print(f"{self.name}: the corpus has no {', '.join(self.skipped)}; left out")
         self.dims = have
+        self.comparisons = {f"ccc_{d}": True for d in self.dims}
         y = utts[self.dims].to_numpy(dtype=np.float32)
         X, names, checks = utterance_inputs(utts, bank, self.inputs)
         checks = [(f"{d} missing", np.isfinite(y[:, j])) for j, d in enumerate(self.dims)] + checks
@@ -65,21 +69,14 @@ class DimensionalTask(Task):
         impro = improvised_mask(utts)
         rows = Rows(utts["utt_id"].astype(str).to_numpy(), utts["session"].astype(str).to_numpy(),
                     X, {TARGET: y}, names, {TARGET: list(self.dims)},
-                    {} if impro is None else {"impro": impro}, dropped, len(utts))
+                    {"dialog_key": dialog_key(utts), **({} if impro is None else {"impro": impro})},
+                    dropped, len(utts))
         return keep_improvised_flag(rows.take(keep))
 
-    def build_model(self, rows: Rows) -> torch.nn.Module:
-        """The shared fusion network, initialised from the task's seed (torch's default seed
-        differs between processes)."""
-        torch.manual_seed(self.hp.seed)
-        return super().build_model(rows)
+    def objective(self, train: Rows):
+        return _ccc_objective if self.loss_kind == "ccc" else _mse_objective
 
-    def loss(self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
-        if self.loss_kind == "ccc":
-            return ccc_loss(out[TARGET], y[TARGET])
-        return torch.nn.functional.mse_loss(out[TARGET], y[TARGET])
-
-    def score(self, truth: Rows, pred: dict[str, np.ndarray], model=None) -> dict[str, float]:
+    def score(self, truth: Rows, pred: dict[str, np.ndarray], ref=None) -> dict[str, float]:
         t, p = truth.Y[TARGET], pred[TARGET]
         s = dim.score(t, p, self.dims)
         m = truth.extra.get("impro")
@@ -87,17 +84,26 @@ class DimensionalTask(Task):
             s.update({f"impro_{k}": v for k, v in dim.score(t[m], p[m], self.dims).items()})
         return s
 
-    def baselines(self, train: Rows, test: Rows, model=None) -> dict[str, dict[str, np.ndarray]]:
+    def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
+        s = dim.score(truth.Y[TARGET], pred[TARGET], self.dims)
+        return float(np.mean([s[f"ccc_{d}"] for d in self.dims]))
+
+    def row_stat(self, metric: str, truth: Rows, pred: dict[str, np.ndarray]):
+        j = self.dims.index(metric.removeprefix("ccc_"))
+        return (truth.Y[TARGET][:, j].astype(np.float64),
+                np.asarray(pred[TARGET])[:, j].astype(np.float64)), dim.ccc
+
+    def baselines(self, train: Rows, test: Rows, ref=None, seed: int = 0) -> dict:
         mean = train.Y[TARGET].mean(axis=0, keepdims=True)
         return {"train_mean": {TARGET: np.repeat(mean, len(test), axis=0)}}
 
-    def figures(self, out_dir: Path, results: list[FoldResult]) -> None:
+    def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         t = np.concatenate([r.test.Y[TARGET] for r in results])
-        p = np.concatenate([r.pred[TARGET] for r in results])
+        p = np.concatenate([r.pred[best][TARGET] for r in results])
         fig, axes = plt.subplots(1, len(self.dims), figsize=(3.2 * len(self.dims), 3.2),
                                  squeeze=False)
         for j, (ax, d) in enumerate(zip(axes[0], self.dims)):
@@ -112,6 +118,14 @@ class DimensionalTask(Task):
         fig.tight_layout()
         fig.savefig(out_dir / "scatter.png", dpi=90, metadata={"Software": None})
         plt.close(fig)
+
+
+def _mse_objective(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+    return torch.nn.functional.mse_loss(out[TARGET], y[TARGET])
+
+
+def _ccc_objective(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
+    return ccc_loss(out[TARGET], y[TARGET])
 
 
 TASK = DimensionalTask

@@ -9,7 +9,10 @@ the model and every baseline are scored on the same rows.
 
 Metrics per target modality t: t_mse and t_cosine in the target's training-standardised space
 (z-scores fitted on the fold's training rows, so every dimension counts alike; predicting the
-training mean scores cosine 0); for landmarks also nme, pck_05, pck_10 in the aligned frame.
+training mean is the zero vector there and scores cosine exactly 0); for landmarks also the
+standard inter-ocular nme (outer eye corners), nme_nonrigid, nme_eye_centres, pck_05 and pck_10
+on the utterance-averaged aligned shape (empathic.scoring.landmarks), and impro_* figures on
+pairs of improvised dialogues (in scripted ones the script fixes the reply's words).
 Baselines: train_mean, mirror (B's vector = A's own), nearest_neighbour (the response of the
 training prompt nearest in the scaled input space, each modality weighted equally).
 """
@@ -29,6 +32,7 @@ from ...scoring.regression import cosine, mse
 from ..checkpoint import Predictor
 from ..data import MODALITIES, FeatureBank, Rows, Tables, keep_ok, landmark_columns
 from ..task import FoldResult, Task
+from ..utterances import dialog_key, improvised_mask, keep_improvised_flag
 
 LOSSES = {"mse": {"mse": 1.0, "cosine": 0.0}, "cosine": {"mse": 0.0, "cosine": 1.0}}
 
@@ -53,13 +57,17 @@ class ResponseTask(Task):
 
     def __init__(self, prm: dict):
         super().__init__(prm)
-        self.targets = _weights(P.get(prm, f"{self.key}.targets", ["landmarks"]),
+        self.targets = _weights(P.get(prm, f"{self.key}.targets"),
                                 f"{self.key}.targets", MODALITIES, "target modalities")
-        loss = P.get(prm, f"{self.key}.loss", "mse")
+        lm = "landmarks" in self.targets
+        self.selection = ("nme", False) if lm else (f"{next(iter(self.targets))}_mse", False)
+        self.comparisons = {"nme": False, "nme_nonrigid": False} if lm else \
+            {f"{t}_mse": False for t in self.targets}
+        loss = P.get(prm, f"{self.key}.loss")
         self.loss_weights = (LOSSES[loss] if isinstance(loss, str) and loss in LOSSES else
                              {"mse": 0.0, "cosine": 0.0, **_weights(loss, f"{self.key}.loss",
                                                                    ("mse", "cosine"), "losses")})
-        self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", 12, lo=0, integer=True)
+        self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", lo=0, integer=True)
 
     # -- data ----------------------------------------------------------------------------------
     def skip_reason(self, bank: FeatureBank) -> str | None:
@@ -93,11 +101,18 @@ class ResponseTask(Task):
             checks += [(f"prompt {t} missing (mirror baseline)", present),
                        (f"prompt {t} not ok (mirror baseline)", ok)]
         keep, dropped = keep_ok(checks, len(pairs))
+        extra["dialog_key"] = dialog_key(pairs)
+        impro = improvised_mask(pairs)
+        if impro is not None:
+            extra["impro"] = impro
         rows = Rows(pairs["pair_id"].astype(str).to_numpy(), pairs["session"].astype(str).to_numpy(),
                     X, Y, x_names, y_names, extra, dropped, len(pairs))
-        return rows.take(keep)
+        return keep_improvised_flag(rows.take(keep))
 
     # -- objective -----------------------------------------------------------------------------
+    def objective(self, train: Rows):
+        return self.loss
+
     def loss(self, out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
         wm, wc = self.loss_weights["mse"], self.loss_weights["cosine"]
         total = torch.zeros((), device=next(iter(out.values())).device)
@@ -109,38 +124,64 @@ class ResponseTask(Task):
         return total
 
     # -- evaluation ----------------------------------------------------------------------------
-    def score(self, truth: Rows, pred: dict[str, np.ndarray], model: Predictor) -> dict[str, float]:
+    def score(self, truth: Rows, pred: dict[str, np.ndarray], ref: Predictor) -> dict[str, float]:
+        s = self._score(truth, pred, ref)
+        m = truth.extra.get("impro")
+        if m is not None and m.any():
+            s.update({f"impro_{k}": v for k, v in
+                      self._score(truth.take(m), {t: p[m] for t, p in pred.items()}, ref).items()})
+        return s
+
+    def _score(self, truth: Rows, pred: dict[str, np.ndarray], ref: Predictor) -> dict[str, float]:
         s = {}
         for t in self.targets:
-            sc = model.target_scalers[t]
+            sc = ref.target_scalers[t]
             zt, zp = sc.transform(truth.Y[t]), sc.transform(pred[t])
             s[f"{t}_mse"] = mse(zp, zt)
             s[f"{t}_cosine"] = cosine(zp, zt)
             if t == "landmarks":
                 s["nme"] = L.nme(pred[t], truth.Y[t])
+                s["nme_nonrigid"] = L.nme_nonrigid(pred[t], truth.Y[t])
+                s["nme_eye_centres"] = L.nme_eye_centres(pred[t], truth.Y[t])
                 s["pck_05"] = L.pck(pred[t], truth.Y[t], 0.05)
                 s["pck_10"] = L.pck(pred[t], truth.Y[t], 0.10)
         return s
 
-    def baselines(self, train: Rows, test: Rows, model: Predictor) -> dict[str, dict[str, np.ndarray]]:
+    def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
+        if "landmarks" in self.targets:
+            return L.nme(pred["landmarks"], truth.Y["landmarks"])
+        t = next(iter(self.targets))
+        return mse(pred[t], truth.Y[t])
+
+    def row_stat(self, metric: str, truth: Rows, pred: dict[str, np.ndarray]):
+        if metric.startswith("nme"):
+            pts = L.NONRIGID if metric == "nme_nonrigid" else None
+            return (L.row_nme(pred["landmarks"], truth.Y["landmarks"], pts),), np.mean
+        t = metric.removesuffix("_mse")
+        return (np.mean((np.asarray(pred[t], np.float64) - truth.Y[t]) ** 2, axis=1),), np.mean
+
+    def baselines(self, train: Rows, test: Rows, ref: Predictor, seed: int = 0) -> dict:
+        """train_mean is the training rows' mean exactly as the target scaler holds it (zero in
+        the standardised space, so its cosine is 0, not rounding noise)."""
         n = len(test)
-        nn_idx = nearest(self._space(train, model), self._space(test, model))
+        nn_idx = nearest(self._space(train, ref), self._space(test, ref))
         return {
-            "train_mean": {t: np.repeat(train.Y[t].mean(axis=0, keepdims=True), n, axis=0)
-                           for t in self.targets},
+            "train_mean": {t: np.repeat(ref.target_scalers[t].mean[None].astype(np.float32), n,
+                                        axis=0) for t in self.targets},
             "mirror": {t: test.extra[f"mirror/{t}"] for t in self.targets},
             "nearest_neighbour": {t: train.Y[t][nn_idx] for t in self.targets},
         }
+
 
     def _space(self, rows: Rows, model: Predictor) -> np.ndarray:
         z = model.scale_inputs(rows.X)
         return np.concatenate([z[m] / np.sqrt(z[m].shape[1]) for m in self.inputs], axis=1)
 
-    def figures(self, out_dir: Path, results: list[FoldResult]) -> None:
+    def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
         if "landmarks" not in self.targets or not self.figure_pairs:
             return
         true = np.concatenate([r.test.Y["landmarks"] for r in results])
-        pred = np.concatenate([r.pred["landmarks"] for r in results])
+        pred = np.concatenate([r.pred[best]["landmarks"] for r in results])
         ids = np.concatenate([r.test.ids for r in results])
         pick = np.unique(np.linspace(0, len(ids) - 1, min(self.figure_pairs, len(ids))).astype(int))
         overlay_grid(out_dir / "landmarks_test_pairs.png", true[pick], pred[pick], list(ids[pick]))

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import store
-from ..atomic import write_csv, write_json
-from ..extractors.facegeom import CANONICAL
-from ..folds import make_folds
-from ..tables import UTTERANCE_COLUMNS
+from empathic import store
+from empathic.atomic import write_csv, write_json
+from empathic.extractors.facegeom import CANONICAL
+from empathic.folds import make_folds
+from empathic.tables import UTTERANCE_COLUMNS
 
 DIMS = {"text": 384, "audio": 168, "video": 1024, "landmarks": 280}
 LATENT = 8

@@ -1,0 +1,171 @@
+"""Evaluation for every task: test scores over folds x seeds, selection, paired comparisons.
+
+Per fold and seed every checkpoint (and the task's ensembles over them) predicts the fold's
+validation and test rows once; the test rows are scored beside the task's baselines on the same
+rows. `best` is chosen on validation only: the task's selection metric averaged over folds and
+seeds, ties broken by the mean validation loss, then by the declared order (simplest first); ties
+are recorded. The selected model is compared with every baseline and with the best
+single-modality model (chosen on validation too) on the pooled test rows of all folds: a paired
+delta, a bootstrap interval over dialogues and a permutation p-value (empathic.scoring.compare).
+"""
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path, write_json
+from ..errors import EmpathicError
+from ..scoring import compare, report
+from . import checkpoint
+from .data import FeatureBank, Rows, Tables, concat_rows, fold_masks
+from .runner import prepare, refit_enabled, rows_info, unit_dir
+from .task import FoldResult, Task
+
+AGGREGATION = ("mean/std: over every fold and seed; per_fold: mean over seeds; per_seed: mean "
+               "over folds; pooled (comparison metrics): all folds' test rows scored at once, "
+               "mean over seeds")
+
+
+def protocol(folds_doc: dict, folds: list[dict], refit: bool) -> str:
+    f = folds[0]
+    name = f"{folds_doc.get('protocol', 'unknown')}: {len(f['train'])} train / {len(f['val'])} val" \
+           f" / {len(f['test'])} test sessions per fold"
+    return name + (" (models refit on train + val for the early-stopped epoch count)" if refit else "")
+
+
+def environment(device: str) -> dict:
+    env = {"device": device}
+    for pkg in ("torch", "scikit-learn", "dvc"):
+        try:
+            env[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            env[pkg] = "not installed"
+    return env
+
+
+def _outputs(task: Task, model: checkpoint.Predictor, rows: Rows) -> dict[str, np.ndarray]:
+    raw = model.predict({m: rows.X[m] for m in model.inputs}, rows.extra.get("dialog"),
+                        rows.extra.get("pos"))
+    mask = task.scored_mask(rows)
+    return task.predictions({k: v[mask] for k, v in raw.items()})
+
+
+def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
+             metrics_path: Path, figures_dir: Path | None) -> dict:
+    rows, folds = prepare(task, tables, bank)
+    specs = task.models(rows)
+    seeds = list(task.hp.seeds)
+    scores: dict[str, list] = {}      # entry -> [metrics per (fold, seed)]
+    base: dict[str, list] = {}
+    sel: dict[str, list] = {}         # selectable entry -> [validation value per (fold, seed)]
+    vloss: dict[str, list] = {}
+    preds: dict[str, dict[int, list]] = {}   # entry -> seed -> [test predictions per fold]
+    tests, results = [], []
+    for fold in folds:
+        tr, va, te = fold_masks(rows.groups, fold)
+        train, val, test = (task.scored(rows.take(m)) for m in (tr, va, te))
+        tests.append(test)
+        for seed in seeds:
+            d = models_dir / unit_dir(fold, seed)
+            out, ref = {}, None
+            for spec in specs:
+                model = checkpoint.load_model(d / f"{spec.name}.pt", task.hp.device)
+                if model.fold != fold:
+                    raise EmpathicError(f"{d}/{spec.name}.pt was trained on another split; "
+                                        f"run `dvc repro train@{task.name}`")
+                ref = ref or model
+                out[spec.name] = {"val": _outputs(task, model, rows.take(va)),
+                                  "test": _outputs(task, model, rows.take(te))}
+                vloss.setdefault(spec.name, []).append(model.info.get("best_val_loss", np.inf))
+            ens = d / "ensembles.json"
+            if ens.is_file():
+                out.update(task.apply_ensembles(json.loads(ens.read_text()), out, test, fold))
+            for name, o in out.items():
+                scores.setdefault(name, []).append(task.score(test, o["test"], ref))
+                preds.setdefault(name, {}).setdefault(seed, []).append(o["test"])
+                if o["val"] is not None and task.selectable(name):
+                    sel.setdefault(name, []).append(task.selection_value(val, o["val"]))
+            bl = task.baselines(train, test, ref, seed)
+            for name, p in bl.items():
+                base.setdefault(name, []).append(task.score(test, p, ref))
+                preds.setdefault(name, {}).setdefault(seed, []).append(p)
+            if seed == seeds[0]:
+                results.append(FoldResult(fold, seed, test, {**{k: v["test"] for k, v in out.items()},
+                                                             **bl}))
+    order = [s.name for s in specs] + [n for n in scores if n not in {s.name for s in specs}]
+    best, selection = select(task, sel, vloss, order)
+    singles = [s.name for s in specs if s.single and s.name in sel]
+    best_single = select(task, {n: sel[n] for n in singles}, vloss, order)[0] if singles else None
+    truth = concat_rows(tests)
+    pooled = {n: {s: {k: np.concatenate([p[k] for p in per]) for k in per[0]}
+                  for s, per in by_seed.items()} for n, by_seed in preds.items()}
+    comps = comparisons(task, truth, pooled, best, best_single, list(base))
+    doc = report.build(
+        protocol(tables.folds, folds, refit_enabled(task)), [f["name"] for f in folds], seeds,
+        len(truth), scores, base, best=best, aggregation=AGGREGATION,
+        pooled=pooled_figures(task, truth, pooled),
+        selection=selection, comparisons=comps, environment=environment(ref.device.type),
+        **({"rows": rows_info(rows)} | task.report_extra(rows)),
+        uses_future_turns=[s.name for s in specs if s.uses_future])
+    write_json(metrics_path, doc)
+    if figures_dir is not None:
+        with atomic_path(figures_dir) as tmp:
+            tmp.mkdir()
+            task.figures(tmp, results, best)
+    return doc
+
+
+def select(task: Task, sel: dict[str, list], vloss: dict[str, list],
+           order: list[str]) -> tuple[str, dict]:
+    """The best entry on validation: metric, then validation loss, then declared order."""
+    if not sel:
+        raise EmpathicError(f"{task.name}: no model has out-of-sample validation predictions")
+    metric, higher = task.selection
+    sign = 1 if higher else -1
+    value = {n: round(float(np.mean(v)), 6) for n, v in sel.items()}
+    loss = {n: float(np.mean(vloss.get(n, [np.inf]))) for n in sel}
+    ranked = sorted(sel, key=lambda n: (-sign * value[n], loss[n], order.index(n)))
+    best = ranked[0]
+    tied = [n for n in ranked if value[n] == value[best]]
+    return best, {"metric": f"validation {metric}", "higher_is_better": higher,
+                  "values": {n: value[n] for n in order if n in value},
+                  "ties": tied if len(tied) > 1 else [],
+                  "tie_break": "mean validation loss, then declared order (simplest first)"}
+
+
+def _row_tuples(task: Task, metric: str, truth: Rows, by_seed: dict) -> tuple[list, object]:
+    rows, stat = [], None
+    for s in sorted(by_seed):
+        arrays, stat = task.row_stat(metric, truth, by_seed[s])
+        rows.append(arrays)
+    return rows, stat
+
+
+def pooled_figures(task: Task, truth: Rows, pooled: dict) -> dict:
+    out = {}
+    for name, by_seed in pooled.items():
+        out[name] = {}
+        for metric in task.comparisons:
+            rows, stat = _row_tuples(task, metric, truth, by_seed)
+            out[name][metric] = round(float(np.mean([stat(*r) for r in rows])), 6)
+    return out
+
+
+def comparisons(task: Task, truth: Rows, pooled: dict, best: str, best_single: str | None,
+                baselines: list[str]) -> dict:
+    others = list(baselines) + ([best_single] if best_single and best_single != best else [])
+    others += [o for a, o in task.extra_comparisons(best, list(pooled)) if a == best and o not in others]
+    groups = truth.extra.get("dialog_key", truth.groups)
+    out = {}
+    for other in others:
+        for metric, higher in task.comparisons.items():
+            a, stat = _row_tuples(task, metric, truth, pooled[best])
+            b, _ = _row_tuples(task, metric, truth, pooled[other])
+            key = f"{best} vs {other}" + (f" ({metric})" if len(task.comparisons) > 1 else "")
+            out[key] = {"metric": metric, **compare.paired(stat, a, b, groups, higher),
+                        "resampled": "dialogues" if "dialog_key" in truth.extra else "sessions",
+                        "rows": "pooled test rows of all folds"}
+    return out
