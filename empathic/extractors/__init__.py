@@ -27,6 +27,7 @@ REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
     "audio": ("empathic.extractors.audio", ("audio",)),
     "face": ("empathic.extractors.face", ("video", "landmarks")),
     "physio": ("empathic.extractors.physio", ("physio",)),
+    "ssl": ("empathic.extractors.ssl", ("ssl",)),
 }
 
 _CLASSES: dict[str, type] = {}

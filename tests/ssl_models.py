@@ -1,0 +1,46 @@
+"""Tiny randomly initialised speech encoders of each family the SSL extractor loads, saved in
+the `save_pretrained` layout (config + weights + feature-extractor config) as a downloaded
+checkpoint is: the tests and the SSL bench run the real loading and extraction path on them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+FAMILIES = ("wav2vec2", "hubert", "wavlm", "whisper")
+HIDDEN = 32
+LAYERS = 2
+
+# a 7-layer conv front end with the real models' total stride (320 samples = 20 ms at 16 kHz)
+_CONV = dict(conv_dim=(16,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2),
+             conv_kernel=(10, 3, 3, 3, 3, 2, 2))
+_TRANSFORMER = dict(hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2,
+                    intermediate_size=48, num_conv_pos_embeddings=16,
+                    num_conv_pos_embedding_groups=2)
+
+
+def build(family: str, out: Path, seed: int = 0) -> Path:
+    """Write a tiny `family` model with random weights (fixed by `seed`) into `out`."""
+    import torch
+    import transformers as T
+    T.utils.logging.disable_progress_bar()
+    torch.manual_seed(seed)
+    out = Path(out)
+    if family == "whisper":
+        cfg = T.WhisperConfig(d_model=HIDDEN, encoder_layers=LAYERS, decoder_layers=1,
+                              encoder_attention_heads=2, decoder_attention_heads=2,
+                              encoder_ffn_dim=48, decoder_ffn_dim=48, num_mel_bins=80,
+                              vocab_size=64, max_target_positions=16, max_source_positions=1500,
+                              pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                              decoder_start_token_id=1)
+        T.WhisperModel(cfg).save_pretrained(out)
+        T.WhisperFeatureExtractor(feature_size=80).save_pretrained(out)
+        return out
+    cls = {"wav2vec2": (T.Wav2Vec2Config, T.Wav2Vec2Model),
+           "hubert": (T.HubertConfig, T.HubertModel),
+           "wavlm": (T.WavLMConfig, T.WavLMModel)}[family]
+    cfg = cls[0](**_CONV, **_TRANSFORMER)
+    cls[1](cfg).save_pretrained(out)
+    T.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
+                               do_normalize=True,
+                               return_attention_mask=family != "wav2vec2").save_pretrained(out)
+    return out
