@@ -1,0 +1,22 @@
+"""Module-level functions the executor tests map on Dask workers (picklable by reference)."""
+from __future__ import annotations
+
+import os
+
+_STATE: dict = {}
+
+
+def init(label: str) -> None:
+    """Count how often this process ran the initializer (a model load in real extractors)."""
+    _STATE["label"] = label
+    _STATE["inits"] = _STATE.get("inits", 0) + 1
+
+
+def square(x: int) -> tuple[int, int, str, int]:
+    """(x squared, this process's id, the initializer's label, how often it ran here)."""
+    return x * x, os.getpid(), _STATE.get("label", ""), _STATE.get("inits", 0)
+
+
+def call_tuple(x):
+    """Returns its item untouched: items that look like task tuples must stay data."""
+    return x
