@@ -10,11 +10,11 @@ import yaml
 from empathic import store
 from empathic.errors import EmpathicError
 from empathic.nets.graph import GraphNet, dialogue_edges
-from empathic.training import synthetic
+from empathic.training import checkpoint, evaluate, runner
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import load_task
-from empathic.training.tasks.context import GraphPredictor
 
+import synthetic
 from conftest import REPO, run_stage
 
 CLASSES = ["neu", "hap", "sad", "ang"]
@@ -25,8 +25,10 @@ def context_params(**over):
     cfg = {"inputs": ["text", "audio", "physio"], "classes": CLASSES, "merge": {},
            "loss": "ce", "window": 1, "edge_types": ["forward"], "graph_layers": 1,
            "hidden": 32, "layers": 1, "dropout": 0.0, "lr": 0.01, "weight_decay": 0.0,
-           "batch_size": 2, "epochs": 40, "patience": 8, "device": "cpu", **over}
-    return {"base": {"seed": 0}, "split": {"folds": "all"}, "tasks": {"context": cfg}}
+           "batch_size": 2, "epochs": 40, "patience": 8, "device": "cpu", "seed": None,
+           "seeds": 1, "fusion": "concat", "beta": 0.999, **over}
+    return {"base": {"seed": 0}, "split": {"folds": "all", "refit": False},
+            "tasks": {"executor": "processes", "workers": 1, "context": cfg}}
 
 
 def unavailable(modality: str, ids):
@@ -66,8 +68,8 @@ def corpus(tmp_path_factory):
 def context_run(corpus):
     task = load_task("context", context_params())
     tables, bank = Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features")
-    task.run_train(tables, bank, corpus / "models/context", None, progress=False)
-    doc = task.run_evaluate(tables, bank, corpus / "models/context",
+    runner.train(task, tables, bank, corpus / "models/context", None, progress=False)
+    doc = evaluate.evaluate(task, tables, bank, corpus / "models/context",
                             corpus / "metrics/context.json", corpus / "metrics/context/figures")
     return task, tables, doc
 
@@ -118,8 +120,10 @@ def test_context_beats_utterance_only_where_context_matters(context_run):
     assert graph["ua"]["mean"] > 0.7, graph["ua"]          # one training session of 117 edges
     assert alone["ua"]["mean"] < 0.45, alone["ua"]         # chance: 0.25
     assert graph["ua"]["mean"] > doc["baselines"]["majority"]["ua"]["mean"] + 0.3
-    assert doc["best"] == "graph"
+    assert doc["best"] == "graph" and doc["uses_future_turns"] == []   # forward edges only
     assert set(doc["baselines"]) == {"majority", "prior"}
+    c = doc["comparisons"]["graph vs utterance_only"]
+    assert c["delta"] > 0.2 and c["ci95"][0] > 0 and c["better"] and c["resampled"] == "dialogues"
 
 
 def test_unavailable_input_left_out_and_unlabelled_nodes_kept(context_run):
@@ -141,15 +145,15 @@ def test_folds_honoured(context_run, corpus):
     text = store.read_pooled(corpus / "features/text.h5")
     for fold in folds:
         for variant in ("graph", "utterance_only"):
-            m = GraphPredictor.load(corpus / "models/context" / fold["name"] / f"{variant}.pt",
-                                    "cpu")
-            assert m.fold == fold
+            m = checkpoint.load_model(corpus / "models/context" / fold["name"] / "s0"
+                                      / f"{variant}.pt", "cpu")
+            assert m.fold == fold and m.kind == "graph"
             info = m.state["info"]
             assert info["n_train"] == int(u["session"].isin(fold["train"]).sum())
             assert info["n_val"] == int(u["session"].isin(fold["val"]).sum())
             # the scalers saw the training sessions only
             train_mean = text.pooled[u["session"].isin(fold["train"]).to_numpy()].mean(axis=0)
-            assert np.allclose(m.scalers["text"].mean, train_mean, atol=1e-5)
+            assert np.allclose(m.input_scalers["text"].mean, train_mean, atol=1e-5)
             assert info["window"] == (1 if variant == "graph" else 0)
     assert json.loads((corpus / "metrics/context.json").read_text()) == doc
 
@@ -178,14 +182,16 @@ def test_response_skipped_without_landmarks_and_emotion_adapts(tmp_path):
     run_stage(["stages.evaluate", "response"], tmp_path)
     doc = json.loads((tmp_path / "metrics/response.json").read_text())
     assert doc == {"protocol": "loso-session", "skipped": summary["skipped"]}
+    assert summary["protocol"] == "loso-session"
 
     emo = load_task("emotion", prm)
     assert emo.skip_reason(bank) is None
     assert emo.inputs == ["text", "audio"] and list(emo.members) == ["text", "audio", "early"]
+    assert [s.name for s in emo.models(None)] == ["text_only", "audio_only", "early_fusion"]
     assert emo.members["early"] == ["text", "audio"] and emo.phases is None
     resp = load_task("response", prm)
     with pytest.raises(EmpathicError, match="cannot run on this corpus"):
-        resp.run_train(Tables.load(tmp_path / "data/pairs"), bank, tmp_path / "m", None, False)
+        runner.train(resp, Tables.load(tmp_path / "data/pairs"), bank, tmp_path / "m", None, False)
 
 
 def test_face_extractor_reports_a_corpus_without_video(tmp_path):

@@ -17,11 +17,11 @@ import yaml
 from tests.conftest import REPO, stage_env
 
 BIN = Path(sys.executable).parent
-SYNTH = ("from empathic.training import synthetic as s; "
-         "s.write(s.generate(n_pairs=90, sessions=3, dims={'text': 12, 'audio': 8, 'video': 10, 'physio': 6},"
+SYNTH = ("import sys; sys.path.insert(0, 'tests'); import synthetic as s; "
+         "s.write(s.generate(n_pairs=90, sessions=3, dims={'text': 12, 'audio': 8, 'video': 10, 'physio': 6, 'ssl': 6},"
          " seed=0, fail=0.02), '.')")
 SYNTH_OUTS = ["data/pairs/utterances.csv", "data/pairs/pairs.csv", "data/pairs/folds.json"] + [
-    f"features/{m}{ext}" for m in ("text", "audio", "video", "landmarks", "physio")
+    f"features/{m}{ext}" for m in ("text", "audio", "video", "landmarks", "physio", "ssl")
     for ext in (".h5", ".failures.csv")]
 
 
@@ -34,8 +34,10 @@ def sh(args, cwd, env):
 def make_project(root: Path) -> None:
     for d in ("empathic", "stages"):
         shutil.copytree(REPO / d, root / d, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "tests").mkdir()
+    shutil.copy(REPO / "tests/synthetic.py", root / "tests/synthetic.py")
     repo_stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    stages = {"synth": {"cmd": f'python -c "{SYNTH}"', "deps": ["empathic/training/synthetic.py"],
+    stages = {"synth": {"cmd": f'python -c "{SYNTH}"', "deps": ["tests/synthetic.py"],
                         "params": ["base.seed"], "outs": SYNTH_OUTS}}
     for name in ("train", "evaluate"):          # the repository's definitions, response item only
         stage = repo_stages[name]
@@ -43,9 +45,10 @@ def make_project(root: Path) -> None:
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
     repo_params = yaml.safe_load((REPO / "params.yaml").read_text())
     response = dict(repo_params["tasks"]["response"], hidden=16, epochs=3, patience=2,
-                    batch_size=32, fusion="concat", device="cpu", figure_pairs=2)
-    params = {"base": {"seed": 0},
-              "split": {"folds": repo_params["split"]["folds"]}, "tasks": {"response": response}}
+                    batch_size=32, fusion="concat", device="cpu", figure_pairs=2, seeds=1)
+    params = {"base": {"seed": 0}, "split": dict(repo_params["split"]),
+              "dask": repo_params["dask"],
+              "tasks": {"executor": "processes", "workers": 1, "response": response}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -83,7 +86,7 @@ def test_exp_run_reruns_only_train_and_evaluate(tmp_path):
     for stage in ("synth", "train@response", "evaluate@response"):
         assert f"Running stage '{stage}'" in out
     base = json.loads((root / "metrics/response.json").read_text())
-    assert base["protocol"] == "loso-session" and len(base["folds"]) == 3
+    assert base["protocol"].startswith("loso-session: 1 train") and len(base["folds"]) == 3
     sh(git + ["add", "-A"], root, env)
     sh(git + ["commit", "-qm", "baseline"], root, env)
 
@@ -105,7 +108,7 @@ def test_exp_run_reruns_only_train_and_evaluate(tmp_path):
     assert find_lr(shown, 0.02) and find_lr(shown, repo_lr())
     plots = json.loads(sh(dvc + ["plots", "show", "--json"], root, env))
     names = list(plots["data"])
-    assert "metrics/response/live/plots/metrics/Ses01/val_loss.tsv" in names
+    assert "metrics/response/live/plots/metrics/Ses01/fusion/val_loss.tsv" in names
     assert "metrics/response/figures/landmarks_test_pairs.png" in names
 
 

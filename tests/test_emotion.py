@@ -8,13 +8,16 @@ import torch
 from empathic.errors import ParamError
 from empathic.nets.fusion import FusionNet
 from empathic.nets.losses import class_balanced_weights
-from empathic.training import runner, synthetic
+from empathic.training import evaluate, runner
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import load_task
 from empathic.training.tasks.emotion import grow
+import synthetic
 
-SMALL = {"hidden": 16, "dropout": 0.1, "lr": 0.005, "epochs": 25, "patience": 5,
-         "batch_size": 64, "device": "cpu"}
+SMALL = {"hidden": 16, "layers": 1, "dropout": 0.1, "lr": 0.005, "weight_decay": 0.0,
+         "epochs": 25, "patience": 5, "batch_size": 64, "device": "cpu", "seed": None, "seeds": 1}
+SPLIT = {"folds": "all", "refit": False}
+EXEC = {"executor": "processes", "workers": 1}
 
 
 def emotion_params(**over):
@@ -24,7 +27,7 @@ def emotion_params(**over):
            "fusion": {"early": "concat", "decision": ["soft", "weighted", "hard", "stacking"]},
            "phases": {"first": ["text"], "add": ["landmarks"], "finetune_lr": 0.002}, **SMALL}
     cfg.update(over)
-    return {"base": {"seed": 0}, "split": {"folds": "all"}, "tasks": {"emotion": cfg}}
+    return {"base": {"seed": 0}, "split": dict(SPLIT), "tasks": {**EXEC, "emotion": cfg}}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +50,9 @@ def corpus(tmp_path_factory):
 def emotion_run(corpus):
     task = load_task("emotion", emotion_params())
     tables, bank = Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features")
-    task.run_train(tables, bank, corpus / "models/emotion", None, progress=False)
-    doc = task.run_evaluate(tables, bank, corpus / "models/emotion", corpus / "metrics/emotion.json",
-                            corpus / "metrics/emotion/figures")
+    runner.train(task, tables, bank, corpus / "models/emotion", None, progress=False)
+    doc = evaluate.evaluate(task, tables, bank, corpus / "models/emotion",
+                            corpus / "metrics/emotion.json", corpus / "metrics/emotion/figures")
     return task, tables, bank, doc
 
 
@@ -91,7 +94,9 @@ def test_emotion_metrics_json(emotion_run, corpus):
                                                           abs=1e-5)
     # selection on validation, never among ensembles fitted there
     assert doc["best"] in doc["models"] and doc["best"] not in ("weighted_vote", "stacking")
-    assert set(doc["validation_ua"]) == expected - {"weighted_vote", "stacking"}
+    assert set(doc["selection"]["values"]) == expected - {"weighted_vote", "stacking"}
+    assert doc["selection"]["metric"] == "validation ua"
+    assert f"{doc['best']} vs majority" in doc["comparisons"]
     assert doc["baselines"]["majority"]["ua"]["mean"] == pytest.approx(0.25)
     ua = {k: v["ua"]["mean"] for k, v in doc["models"].items()}
     assert ua["early_fusion"] > doc["baselines"]["prior"]["ua"]["mean"] + 0.15
@@ -103,7 +108,7 @@ def test_stacking_fitted_on_non_test_sessions_only(emotion_run, corpus):
     task, _, _, _ = emotion_run
     folds = json.loads((corpus / "data/pairs/folds.json").read_text())["folds"]
     for fold in folds:
-        st = json.loads((corpus / "models/emotion" / fold["name"] / "fusion.json").read_text())
+        st = json.loads((corpus / "models/emotion" / fold["name"] / "s0/ensembles.json").read_text())
         assert st["stacking"]["scored_sessions"] == fold["test"]
         assert set(st["stacking"]["fit_sessions"]) == set(fold["train"]) | set(fold["val"])
         assert np.isclose(sum(st["weights"]), 1.0)
@@ -111,7 +116,7 @@ def test_stacking_fitted_on_non_test_sessions_only(emotion_run, corpus):
 
 def test_emotion_evaluate_is_deterministic(emotion_run, corpus, tmp_path):
     task, tables, bank, _ = emotion_run
-    task.run_evaluate(tables, bank, corpus / "models/emotion", tmp_path / "again.json", None)
+    evaluate.evaluate(task, tables, bank, corpus / "models/emotion", tmp_path / "again.json", None)
     assert (tmp_path / "again.json").read_bytes() == (corpus / "metrics/emotion.json").read_bytes()
 
 
@@ -148,24 +153,28 @@ def test_emotion_param_errors():
 def test_emotion_loss_weights_follow_training_counts(corpus):
     task = load_task("emotion", emotion_params(beta=0.9))
     rows = task.assemble(Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features"))
-    task.criterion_for(rows)
     counts = np.bincount(rows.Y["emotion"], minlength=4)
-    assert task._criterion.weight.numpy() == pytest.approx(class_balanced_weights(counts, 0.9),
-                                                           rel=1e-6)
+    logits = {"emotion": torch.randn(len(rows), 4)}
+    y = {"emotion": torch.from_numpy(rows.Y["emotion"])}
+    w = torch.tensor(class_balanced_weights(counts, 0.9), dtype=torch.float32)
+    expect = torch.nn.functional.cross_entropy(logits["emotion"], y["emotion"], weight=w)
+    assert float(task.objective(rows)(logits, y)) == pytest.approx(float(expect), rel=1e-5)
     plain = load_task("emotion", emotion_params(loss="ce"))
-    plain.criterion_for(rows)
-    assert plain._criterion.weight is None
+    expect = torch.nn.functional.cross_entropy(logits["emotion"], y["emotion"])
+    assert float(plain.objective(rows)(logits, y)) == pytest.approx(float(expect), rel=1e-5)
+    with pytest.raises(ParamError, match="tasks.emotion.classes"):
+        task.objective(rows.take(rows.Y["emotion"] != 3))     # a class with no example
 
 
 def test_dimensional_through_the_shared_runner(corpus, tmp_path):
-    prm = {"base": {"seed": 0}, "split": {"folds": "all"}, "tasks": {"dimensional": {
+    prm = {"base": {"seed": 0}, "split": dict(SPLIT), "tasks": {**EXEC, "dimensional": {
         "inputs": ["text", "landmarks"], "dims": ["valence", "arousal", "dominance"],
         "loss": "mse", "fusion": "concat", **SMALL}}}
     task = load_task("dimensional", prm)
     tables, bank = Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features")
     runner.train(task, tables, bank, tmp_path / "models", None, progress=False)
-    doc = runner.evaluate(task, tables, bank, tmp_path / "models", tmp_path / "dim.json",
-                          tmp_path / "figures")
+    doc = evaluate.evaluate(task, tables, bank, tmp_path / "models", tmp_path / "dim.json",
+                            tmp_path / "figures")
     model, base = doc["models"]["early_fusion"], doc["baselines"]["train_mean"]
     for d in ("valence", "arousal", "dominance"):
         assert base[f"ccc_{d}"]["mean"] == 0.0
@@ -176,7 +185,9 @@ def test_dimensional_through_the_shared_runner(corpus, tmp_path):
 
 
 def test_dimensional_leaves_out_a_dimension_the_corpus_lacks(corpus, tmp_path):
-    prm = {"base": {"seed": 0}, "tasks": {"dimensional": {"inputs": ["text"], **SMALL}}}
+    prm = {"base": {"seed": 0}, "tasks": {"dimensional": {
+        "inputs": ["text"], "dims": ["valence", "arousal", "dominance"], "loss": "mse",
+        "fusion": "concat", **SMALL}}}
     tables = Tables.load(corpus / "data/pairs")
     tables.utterances["dominance"] = np.nan
     task = load_task("dimensional", prm)
@@ -187,7 +198,7 @@ def test_dimensional_leaves_out_a_dimension_the_corpus_lacks(corpus, tmp_path):
 
 def test_improvised_flag_needs_every_session():
     from empathic.training.data import Rows
-    from empathic.training.tasks.emotion import keep_improvised_flag
+    from empathic.training.utterances import keep_improvised_flag
 
     def rows(impro):
         return Rows(np.array(["a", "b", "c", "d"]), np.array(["S1", "S1", "S2", "S2"]), {}, {},
@@ -197,30 +208,38 @@ def test_improvised_flag_needs_every_session():
 
 
 def test_emotion_training_is_deterministic(corpus, tmp_path):
-    prm = emotion_params(members=["text", "early"], fusion={"decision": ["soft", "stacking"]},
-                         phases={"first": ["text"], "add": ["audio"]}, epochs=5)
+    prm = emotion_params(members=["text", "early"],
+                         fusion={"early": "concat", "decision": ["soft", "stacking"]},
+                         phases={"first": ["text"], "add": ["audio"], "finetune_lr": 0.002},
+                         epochs=5)
     prm["split"]["folds"] = ["Ses02"]
     tables, bank = Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features")
     torch.manual_seed(123)        # a different global RNG state before each run changes nothing
-    load_task("emotion", prm).run_train(tables, bank, tmp_path / "a", None, progress=False)
+    runner.train(load_task("emotion", prm), tables, bank, tmp_path / "a", None, progress=False)
     torch.manual_seed(456)
-    load_task("emotion", prm).run_train(tables, bank, tmp_path / "b", None, progress=False)
+    runner.train(load_task("emotion", prm), tables, bank, tmp_path / "b", None, progress=False)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert {str(f) for f in files} >= {"Ses02/text.pt", "Ses02/early.pt", "Ses02/phase2.pt",
-                                       "Ses02/fusion.json", "summary.json"}
+    assert {str(f) for f in files} >= {"Ses02/s0/text_only.pt", "Ses02/s0/early_fusion.pt",
+                                       "Ses02/s0/phase2.pt", "Ses02/s0/ensembles.json",
+                                       "summary.json"}
     for f in files:
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
 def test_dimensional_model_init_is_seeded(corpus):
-    prm = {"base": {"seed": 0}, "tasks": {"dimensional": {"inputs": ["text"], **SMALL}}}
-    task = load_task("dimensional", prm)
-    rows = task.assemble(Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features"))
+    """The runner seeds every network's initial weights from the unit's seed."""
+    prm = emotion_params(members=["text"], fusion={"early": "concat", "decision": []},
+                         phases=None, epochs=1)
+    prm["split"]["folds"] = ["Ses02"]
+    task = load_task("emotion", prm)
+    tables, bank = Tables.load(corpus / "data/pairs"), FeatureBank(corpus / "features")
+    rows, folds = runner.prepare(task, tables, bank)
     torch.manual_seed(1)
-    a = task.build_model(rows).state_dict()
+    a = runner.Unit(task, rows, folds[0], 0, False).run().files["text_only.pt"]
     torch.manual_seed(2)
-    b = task.build_model(rows).state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    b = runner.Unit(task, rows, folds[0], 0, False).run().files["text_only.pt"]
+    c = runner.Unit(task, rows, folds[0], 1, False).run().files["text_only.pt"]
+    assert a == b != c
 
 
 def test_emotion_stages_end_to_end(corpus, tmp_path):
@@ -233,7 +252,8 @@ def test_emotion_stages_end_to_end(corpus, tmp_path):
 
     for d in ("data", "features"):
         shutil.copytree(corpus / d, tmp_path / d)
-    prm = emotion_params(members=["text", "early"], fusion={"decision": ["soft", "hard"]},
+    prm = emotion_params(members=["text", "early"],
+                         fusion={"early": "concat", "decision": ["soft", "hard"]},
                          phases=None, epochs=5)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(prm))
     run_stage(["stages.train", "emotion", "--no-progress"], tmp_path)

@@ -1,0 +1,104 @@
+"""Paired comparisons, selection on validation, and a new task that needs no runner change."""
+import numpy as np
+import pytest
+import torch
+
+from empathic.scoring import compare
+from empathic.training import evaluate, runner
+from empathic.training.data import FeatureBank, Tables
+from empathic.training.task import ModelSpec, Task
+
+import synthetic
+
+
+def _mean(x):
+    return float(np.mean(x))
+
+
+def test_identical_predictors_delta_zero_p_one():
+    err = np.random.default_rng(0).random(60)
+    groups = np.repeat(np.arange(6), 10)
+    c = compare.paired(_mean, [(err,)], [(err.copy(),)], groups, higher_is_better=False,
+                       n_boot=200, n_perm=200)
+    assert c["delta"] == 0 and c["ci95"] == [0.0, 0.0] and c["p"] == 1.0 and not c["better"]
+
+
+def test_better_on_every_session_gives_an_interval_above_zero():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(8), 12)
+    y = rng.integers(0, 2, len(groups))
+    hits_a = (rng.random(len(groups)) < 0.9).astype(float)     # a: right 90 % everywhere
+    hits_b = (rng.random(len(groups)) < 0.5).astype(float)     # b: a coin
+    for g in range(8):                                          # a better in every session
+        m = groups == g
+        assert hits_a[m].mean() > hits_b[m].mean()
+    c = compare.paired(_mean, [(hits_a,), (hits_a,)], [(hits_b,)], groups, higher_is_better=True,
+                       n_boot=300, n_perm=300)
+    assert c["delta"] == pytest.approx(hits_a.mean() - hits_b.mean())
+    assert c["ci95"][0] > 0 and c["p"] < 0.01 and c["better"] and c["n_groups"] == 8
+    del y
+
+
+class _Tie(Task):
+    name, selection = "tie", ("score", True)
+
+
+def test_selection_ties_broken_by_validation_loss_then_order():
+    t = _Tie.__new__(_Tie)
+    sel = {"b": [0.5, 0.5], "a": [0.5, 0.5], "c": [0.4, 0.4]}
+    best, info = evaluate.select(t, sel, {"a": [0.3], "b": [0.2], "c": [0.1]}, ["a", "b", "c"])
+    assert best == "b" and info["ties"] == ["b", "a"]           # equal score: lower val loss
+    best, info = evaluate.select(t, sel, {"a": [0.2], "b": [0.2], "c": [0.1]}, ["a", "b", "c"])
+    assert best == "a"                                          # then the declared order
+
+
+class ToyTask(Task):
+    """A toy regression task declared in a test: predict an utterance's valence from text."""
+    name, selection, comparisons = "toy", ("mse", False), {"mse": False}
+
+    def assemble(self, tables, bank):
+        from empathic.training.data import Rows, keep_ok
+        u = tables.utterances
+        x, present, ok = bank.lookup("text", u["utt_id"].astype(str).to_numpy())
+        y = u[["valence"]].to_numpy(np.float32)
+        keep, dropped = keep_ok([("text", present & ok)], len(u))
+        return Rows(u["utt_id"].astype(str).to_numpy(), u["session"].astype(str).to_numpy(),
+                    {"text": x}, {"v": y}, {"text": bank.names("text")}, {"v": ["valence"]},
+                    {}, dropped, len(u)).take(keep)
+
+    def models(self, rows):
+        return [ModelSpec("text_only", ("text",), single=True)]
+
+    def objective(self, train):
+        return lambda out, y: torch.nn.functional.mse_loss(out["v"], y["v"])
+
+    def score(self, truth, pred, ref):
+        return {"mse": float(np.mean((pred["v"] - truth.Y["v"]) ** 2))}
+
+    def row_stat(self, metric, truth, pred):
+        return (np.mean((pred["v"] - truth.Y["v"]) ** 2, axis=1),), np.mean
+
+    def baselines(self, train, test, ref, seed):
+        return {"train_mean": {"v": np.repeat(train.Y["v"].mean(0, keepdims=True), len(test), 0)}}
+
+
+def test_a_new_task_is_only_a_class(tmp_path):
+    c = synthetic.generate(n_pairs=60, sessions=3, dims={"text": 8, "audio": 4, "video": 4},
+                           seed=5)
+    synthetic.write(c, tmp_path)
+    cfg = {"inputs": ["text"], "hidden": 8, "layers": 1, "dropout": 0.0, "fusion": "concat",
+           "lr": 0.01, "weight_decay": 0.0, "batch_size": 32, "epochs": 4, "patience": 2,
+           "seed": None, "seeds": 2, "device": "cpu"}
+    prm = {"base": {"seed": 0}, "split": {"folds": "all", "refit": True},
+           "tasks": {"executor": "processes", "workers": 1, "toy": cfg}}
+    task = ToyTask(prm)
+    tables, bank = Tables.load(tmp_path / "data/pairs"), FeatureBank(tmp_path / "features")
+    runner.train(task, tables, bank, tmp_path / "models", tmp_path / "live", progress=False)
+    doc = evaluate.evaluate(task, tables, bank, tmp_path / "models", tmp_path / "toy.json", None)
+    assert doc["seeds"] == [0, 1] and doc["best"] == "text_only"
+    assert "(models refit on train + val" in doc["protocol"]
+    assert len(doc["models"]["text_only"]["mse"]["per_seed"]) == 2
+    assert set(doc["comparisons"]) == {"text_only vs train_mean"}
+    assert (tmp_path / "live/plots/metrics/learning_curves.png").is_file()
+    summary = (tmp_path / "models/summary.json").read_text()
+    assert '"refit_on"' in summary
