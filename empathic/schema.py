@@ -180,6 +180,7 @@ class Response(Training):
     loss: Union[Literal["mse", "cosine"], LossWeights]
     fusion: Encoder
     figure_pairs: NonNegInt
+    cut_overlap: StrictBool
 
 
 class Labels(Training):

@@ -23,7 +23,7 @@ def params(**over) -> dict:
     cfg = dict(inputs=["text", "audio", "video", "landmarks"], targets={"landmarks": 1.0},
                loss={"mse": 1.0, "cosine": 0.0}, fusion="concat", hidden=32, layers=1,
                dropout=0.0, lr=3e-3, weight_decay=0.0, batch_size=64, epochs=40, patience=8,
-               seed=None, seeds=1, device="cpu", figure_pairs=4)
+               seed=None, seeds=1, device="cpu", figure_pairs=4, cut_overlap=True)
     cfg.update(over)
     return {"base": {"seed": 0}, "split": {"folds": "all", "refit": False},
             "tasks": {"executor": "processes", "workers": 1, "response": cfg}}
@@ -254,3 +254,31 @@ def test_stage_without_inputs_fails_in_one_line(tmp_path):
     assert p.returncode == 2
     assert p.stderr.strip().startswith("error:") and "pairs" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_overlap_cut_uses_no_frame_after_the_response_starts(tmp_path):
+    """A prompt's frame statistics stop at the response's start; frames carry their time."""
+    import pandas as pd
+
+    from empathic.training.data import Rows  # noqa: F401  (the cut feeds Rows' inputs)
+    rate = 10.0
+    frames = [np.arange(30, dtype=np.float32)[:, None] / rate, np.ones((5, 1), np.float32)]
+    feats = store.Features("audio", ["p", "q"], np.array([True, True]),
+                           np.zeros((2, 1), np.float32), ["f"], frames=frames, frame_names=["t"],
+                           attrs={"frame_rate": rate})
+    store.write(tmp_path / "audio.h5", feats)
+    bank = FeatureBank(tmp_path)
+    assert bank.has_frames("audio")
+    v, present, ok, names = bank.frame_stats("audio", ["p", "q", "nope"], np.array([1.0, np.inf, 1.0]))
+    assert names == ["t_mean", "t_std"] and present.tolist() == [True, True, False]
+    # p: frames at 0.0 .. 0.9 s only (the response starts 1.0 s into the prompt)
+    assert v[0, 0] == pytest.approx(np.mean(np.arange(10) / rate))
+    assert v[1, 0] == 1.0 and ok.tolist() == [True, True, False]
+    v, _, ok, _ = bank.frame_stats("audio", ["p"], np.array([0.0]))   # nothing before the cut
+    assert not ok[0] and np.isnan(v[0]).all()
+    # cut times: only where the response starts before the prompt ends
+    task = load_task("response", params())
+    utts = pd.DataFrame({"utt_id": ["a", "b", "c"], "start": [1.0, 2.5, 6.0]})
+    pairs = pd.DataFrame({"prompt_id": ["a", "b"], "response_id": ["b", "c"], "gap": [-0.5, 1.0]})
+    cut = task.cut_times(Tables(utts, pairs, {}))
+    assert cut[0] == pytest.approx(1.5) and np.isinf(cut[1])

@@ -69,6 +69,42 @@ class FeatureBank:
         return reasons.iloc[0] if len(reasons) and (reasons == reasons.iloc[0]).all() \
             else f"every row of {modality}.h5 failed"
 
+    def has_frames(self, modality: str) -> bool:
+        import h5py
+        with h5py.File(self.dir / f"{modality}.h5", "r") as f:
+            return "frames" in f and "frame_names" in f and len(f["frame_names"]) > 0
+
+    def frame_stats(self, modality: str, utt_ids, cut_s: np.ndarray):
+        """(values (N, 2F), present, ok, names): the mean and std of each frame column over the
+        frames that start before `cut_s` (seconds from the utterance start; inf: every frame).
+        A row without such a frame is not ok."""
+        key = f"{modality}/frames"
+        if key not in self._cache:
+            f = store.read(self.dir / f"{modality}.h5")
+            rate = float(f.attrs.get("frame_rate", 0) or 0)
+            times = f.extra.get("times")
+            if times is None:
+                if rate <= 0:
+                    raise EmpathicError(f"{modality}.h5 has frames but no frame_rate nor times")
+                times = [np.arange(len(x)) / rate for x in f.frames]
+            self._cache[key] = (f, f.index(), [np.asarray(t).reshape(-1) for t in times])
+        f, index, times = self._cache[key]
+        names = [f"{n}_mean" for n in f.frame_names] + [f"{n}_std" for n in f.frame_names]
+        out = np.full((len(utt_ids), len(names)), np.nan, dtype=np.float32)
+        present = np.zeros(len(utt_ids), bool)
+        for r, (u, cut) in enumerate(zip(utt_ids, cut_s)):
+            i = index.get(u, -1)
+            if i < 0:
+                continue
+            present[r] = True
+            if not f.ok[i]:
+                continue
+            x = np.asarray(f.frames[i], dtype=np.float64)[times[i] < cut]
+            x = x[np.all(np.isfinite(x), axis=1)]
+            if len(x):
+                out[r] = np.concatenate([x.mean(axis=0), x.std(axis=0)])
+        return out, present, np.isfinite(out).all(axis=1) & present, names
+
     def names(self, modality: str) -> list[str]:
         return list(self.features(modality).pooled_names)
 

@@ -68,6 +68,7 @@ class ResponseTask(Task):
                              {"mse": 0.0, "cosine": 0.0, **_weights(loss, f"{self.key}.loss",
                                                                    ("mse", "cosine"), "losses")})
         self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", lo=0, integer=True)
+        self.cut_overlap = bool(P.get(prm, f"{self.key}.cut_overlap"))
 
     # -- data ----------------------------------------------------------------------------------
     def skip_reason(self, bank: FeatureBank) -> str | None:
@@ -90,14 +91,25 @@ class ResponseTask(Task):
         prompt = pairs["prompt_id"].astype(str).to_numpy()
         response = pairs["response_id"].astype(str).to_numpy()
         X, Y, extra, x_names, y_names, checks = {}, {}, {}, {}, {}, []
+        cut = self.cut_times(tables)
         for m in self.inputs:
+            if cut is not None and bank.has_frames(m):
+                X[m], present, ok, x_names[m] = bank.frame_stats(m, prompt, cut)
+                checks += [(f"prompt {m} missing", present),
+                           (f"prompt {m}: no frame before the response starts", ok)]
+                continue
             X[m], present, ok = bank.lookup(m, prompt)
             x_names[m] = bank.names(m)
             checks += [(f"prompt {m} missing", present), (f"prompt {m} not ok", ok)]
         for t in self.targets:
             (Y[t], present, ok), y_names[t] = self.target_lookup(bank, t, response)
             checks += [(f"response {t} missing", present), (f"response {t} not ok", ok)]
-            (extra[f"mirror/{t}"], present, ok), _ = self.target_lookup(bank, t, prompt)
+            if cut is not None and t == "landmarks" and bank.has_frames(t):
+                v, present, ok, names = bank.frame_stats(t, prompt, cut)
+                cols = [names.index(f"{a}{p:02d}_mean") for p in range(68) for a in "xy"]
+                extra[f"mirror/{t}"] = v[:, cols]
+            else:
+                (extra[f"mirror/{t}"], present, ok), _ = self.target_lookup(bank, t, prompt)
             checks += [(f"prompt {t} missing (mirror baseline)", present),
                        (f"prompt {t} not ok (mirror baseline)", ok)]
         keep, dropped = keep_ok(checks, len(pairs))
@@ -108,6 +120,25 @@ class ResponseTask(Task):
         rows = Rows(pairs["pair_id"].astype(str).to_numpy(), pairs["session"].astype(str).to_numpy(),
                     X, Y, x_names, y_names, extra, dropped, len(pairs))
         return keep_improvised_flag(rows.take(keep))
+
+    def cut_times(self, tables: Tables) -> np.ndarray | None:
+        """Seconds from each prompt's start to its response's start where the response starts
+        before the prompt ends (inf elsewhere); None when `cut_overlap` is off."""
+        if not self.cut_overlap:
+            return None
+        start = tables.utterances.set_index("utt_id")["start"]
+        p = start.reindex(tables.pairs["prompt_id"].astype(str)).to_numpy(np.float64)
+        r = start.reindex(tables.pairs["response_id"].astype(str)).to_numpy(np.float64)
+        overlap = tables.pairs["gap"].to_numpy(np.float64) < 0
+        return np.where(overlap, r - p, np.inf)
+
+    def report_extra(self, rows: Rows) -> dict:
+        if not self.cut_overlap:
+            return {"cut_overlap": "off: prompt features cover the whole prompt, also after the "
+                                   "response started"}
+        return {"cut_overlap": "prompt inputs with frames (audio, video, landmarks, ssl) are the "
+                               "mean and std of the frames before the response starts; text is "
+                               "not cut (no word times)"}
 
     # -- objective -----------------------------------------------------------------------------
     def objective(self, train: Rows):
