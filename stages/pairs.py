@@ -3,8 +3,11 @@
     python -m stages.pairs
 
 Reads params `data` (corpus, root), `pairs` (prompt_gender, response_gender, max_gap_s) and
-`split` (scheme, val_sessions, folds). Everything is read and validated before anything is
-written; the three files are then replaced together (all three or none).
+`split` (scheme, val_sessions, folds). Also writes data/pairs/media_{audio,video,physio}.csv,
+the files each extractor reads with their size and modification time (from os.stat: the media
+are never read), which the extract stages depend on instead of the whole corpus root.
+Everything is read and validated before anything is written; the files are then replaced
+together (all or none).
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import contextlib
 import json
 from pathlib import Path
 
-from empathic import cli, params as P
+from empathic import cli, media, params as P
 from empathic.atomic import atomic_path
 from empathic.errors import ParamError
 from empathic.folds import SCHEMES, make_folds, select_folds
@@ -69,6 +72,7 @@ def main(argv=None) -> int:
         out / "utterances.csv": utts.to_csv(index=False, lineterminator="\n"),
         out / "pairs.csv": pairs.to_csv(index=False, lineterminator="\n"),
         out / "folds.json": json.dumps(folds, indent=2, allow_nan=False) + "\n",
+        **{out / name: text for name, text in media.manifests(utts, p["root"]).items()},
     })
     print(f"{len(utts)} utterances in {utts['dialog'].nunique()} dialogues of "
           f"{utts['session'].nunique()} sessions, {len(pairs)} pairs, {len(folds['folds'])} "
