@@ -181,6 +181,7 @@ class Response(Training):
     fusion: Encoder
     figure_pairs: NonNegInt
     cut_overlap: StrictBool
+    reference: StrictBool
 
 
 class Labels(Training):

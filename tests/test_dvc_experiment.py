@@ -46,7 +46,7 @@ def make_project(root: Path) -> None:
     repo_params = yaml.safe_load((REPO / "params.yaml").read_text())
     response = dict(repo_params["tasks"]["response"], hidden=16, epochs=3, patience=2,
                     batch_size=32, fusion="concat", device="cpu", figure_pairs=2, seeds=1,
-                    cut_overlap=True)
+                    cut_overlap=True, reference=True)
     params = {"base": {"seed": 0}, "split": dict(repo_params["split"]),
               "dask": repo_params["dask"],
               "tasks": {"executor": "processes", "workers": 1, "response": response}}

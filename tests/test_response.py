@@ -23,7 +23,8 @@ def params(**over) -> dict:
     cfg = dict(inputs=["text", "audio", "video", "landmarks"], targets={"landmarks": 1.0},
                loss={"mse": 1.0, "cosine": 0.0}, fusion="concat", hidden=32, layers=1,
                dropout=0.0, lr=3e-3, weight_decay=0.0, batch_size=64, epochs=40, patience=8,
-               seed=None, seeds=1, device="cpu", figure_pairs=4, cut_overlap=True)
+               seed=None, seeds=1, device="cpu", figure_pairs=4, cut_overlap=True,
+               reference=False)
     cfg.update(over)
     return {"base": {"seed": 0}, "split": {"folds": "all", "refit": False},
             "tasks": {"executor": "processes", "workers": 1, "response": cfg}}
@@ -282,3 +283,25 @@ def test_overlap_cut_uses_no_frame_after_the_response_starts(tmp_path):
     pairs = pd.DataFrame({"prompt_id": ["a", "b"], "response_id": ["b", "c"], "gap": [-0.5, 1.0]})
     cut = task.cut_times(Tables(utts, pairs, {}))
     assert cut[0] == pytest.approx(1.5) and np.isinf(cut[1])
+
+
+def test_reference_face_and_displacement_model(project, tmp_path, one_thread):
+    """The responder's reference is the mean of their own earlier turns in the dialogue; the
+    displacement model is scored in absolute units beside the own_reference baseline."""
+    root, corpus = project
+    prm = dict(params(epochs=3, reference=True), split={"folds": ["Ses02"], "refit": False})
+    task = load_task("response", prm)
+    tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
+    rows = task.assemble(tables, bank)
+    assert rows.dropped.get("responder has no earlier turn in the dialogue (no reference face)", 0) > 0
+    u = corpus.utterances.set_index("utt_id")
+    pair = corpus.pairs.set_index("pair_id").loc[rows.ids[5]]
+    resp = u.loc[pair.response_id]
+    earlier = u[(u.dialog == resp.dialog) & (u.speaker == resp.speaker)
+                & (u.start < u.loc[pair.prompt_id].start)].index
+    (shape, _, ok), _ = task.target_lookup(bank, "landmarks", list(earlier))
+    assert np.allclose(rows.extra["ref/landmarks"][5], shape[ok].mean(axis=0), atol=1e-5)
+    runner.train(task, tables, bank, tmp_path / "models", None, progress=False)
+    doc = evaluate.evaluate(task, tables, bank, tmp_path / "models", tmp_path / "m.json", None)
+    assert set(doc["models"]) == {"fusion", "fusion_displacement"}
+    assert "own_reference" in doc["baselines"] and "expr_cosine" in doc["models"]["fusion"]

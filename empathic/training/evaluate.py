@@ -46,11 +46,12 @@ def environment(device: str) -> dict:
     return env
 
 
-def _outputs(task: Task, model: checkpoint.Predictor, rows: Rows) -> dict[str, np.ndarray]:
+def _outputs(task: Task, spec, model: checkpoint.Predictor, rows: Rows) -> dict[str, np.ndarray]:
     raw = model.predict({m: rows.X[m] for m in model.inputs}, rows.extra.get("dialog"),
                         rows.extra.get("pos"))
     mask = task.scored_mask(rows)
-    return task.predictions({k: v[mask] for k, v in raw.items()})
+    pred = task.predictions({k: v[mask] for k, v in raw.items()})
+    return task.model_predictions(spec, rows.take(mask), pred)
 
 
 def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
@@ -77,8 +78,8 @@ def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
                     raise EmpathicError(f"{d}/{spec.name}.pt was trained on another split; "
                                         f"run `dvc repro train@{task.name}`")
                 ref = ref or model
-                out[spec.name] = {"val": _outputs(task, model, rows.take(va)),
-                                  "test": _outputs(task, model, rows.take(te))}
+                out[spec.name] = {"val": _outputs(task, spec, model, rows.take(va)),
+                                  "test": _outputs(task, spec, model, rows.take(te))}
                 vloss.setdefault(spec.name, []).append(model.info.get("best_val_loss", np.inf))
             ens = d / "ensembles.json"
             if ens.is_file():

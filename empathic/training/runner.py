@@ -97,6 +97,7 @@ class Unit:
             patience: int | None = None, keep_last: bool = False) -> tuple[Fitted, object]:
         """Scalers on `train`, a network seeded with the unit's seed, the one Trainer."""
         task = self.task
+        train, val = task.model_rows(spec, train), task.model_rows(spec, val)
         xs = fit_scalers({m: train.X[m] for m in spec.inputs})
         ys = fit_scalers(train.Y, task.scaled_targets(train))
         seed_everything(self.seed, self.device)        # the initial weights follow the seed

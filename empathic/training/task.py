@@ -131,6 +131,15 @@ class Task:
     def predictions(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return outputs
 
+    def model_rows(self, spec: ModelSpec, rows: Rows) -> Rows:
+        """The rows as `spec` trains on them (e.g. targets relative to a reference)."""
+        return rows
+
+    def model_predictions(self, spec: ModelSpec, rows: Rows,
+                          pred: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`spec`'s predictions on `rows` back in the task's target units."""
+        return pred
+
     # -- evaluation ----------------------------------------------------------------------------
     def score(self, truth: Rows, pred: dict[str, np.ndarray], ref) -> dict[str, float]:
         raise NotImplementedError

@@ -15,6 +15,18 @@ on the utterance-averaged aligned shape (empathic.scoring.landmarks), and impro_
 pairs of improvised dialogues (in scripted ones the script fixes the reply's words).
 Baselines: train_mean, mirror (B's vector = A's own), nearest_neighbour (the response of the
 training prompt nearest in the scaled input space, each modality weighted equally).
+
+Two questions, two targets (`reference: true`): `fusion` predicts B's absolute face, which mixes
+identity (whose face) with expression (what it does); `fusion_displacement` predicts B's change
+from B's own reference face (the mean of B's earlier turns in the same dialogue, observed
+history) and adds the reference back, so it answers "how does B's face respond?". Both are
+scored in absolute units beside `own_reference` (B's reference itself: identity, no response),
+and `expr_cosine` scores every predictor's direction of change from that reference.
+
+`cut_overlap` (default on): where the response starts before the prompt ends, prompt inputs
+with frames (audio, video, landmarks, ssl) are the mean and std of the frames before the
+response's start (for every pair, so the representation is uniform), and the mirror baseline
+uses the same frames; the prompt's text is not cut (transcripts have no word times).
 """
 from __future__ import annotations
 
@@ -31,10 +43,12 @@ from ...scoring import landmarks as L
 from ...scoring.regression import cosine, mse
 from ..checkpoint import Predictor
 from ..data import MODALITIES, FeatureBank, Rows, Tables, keep_ok, landmark_columns
-from ..task import FoldResult, Task
+from ..task import FoldResult, ModelSpec, Task
 from ..utterances import dialog_key, improvised_mask, keep_improvised_flag
 
 LOSSES = {"mse": {"mse": 1.0, "cosine": 0.0}, "cosine": {"mse": 0.0, "cosine": 1.0}}
+REF = "ref/landmarks"            # the responder's reference face (extra per row)
+DISPLACEMENT = "fusion_displacement"
 
 
 def _weights(value, key: str, allowed, what: str) -> dict[str, float]:
@@ -69,6 +83,7 @@ class ResponseTask(Task):
                                                                    ("mse", "cosine"), "losses")})
         self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", lo=0, integer=True)
         self.cut_overlap = bool(P.get(prm, f"{self.key}.cut_overlap"))
+        self.reference = bool(P.get(prm, f"{self.key}.reference")) and "landmarks" in self.targets
 
     # -- data ----------------------------------------------------------------------------------
     def skip_reason(self, bank: FeatureBank) -> str | None:
@@ -112,6 +127,9 @@ class ResponseTask(Task):
                 (extra[f"mirror/{t}"], present, ok), _ = self.target_lookup(bank, t, prompt)
             checks += [(f"prompt {t} missing (mirror baseline)", present),
                        (f"prompt {t} not ok (mirror baseline)", ok)]
+        if self.reference:
+            extra[REF], has = self.references(tables, bank)
+            checks.append(("responder has no earlier turn in the dialogue (no reference face)", has))
         keep, dropped = keep_ok(checks, len(pairs))
         extra["dialog_key"] = dialog_key(pairs)
         impro = improvised_mask(pairs)
@@ -131,6 +149,50 @@ class ResponseTask(Task):
         r = start.reindex(tables.pairs["response_id"].astype(str)).to_numpy(np.float64)
         overlap = tables.pairs["gap"].to_numpy(np.float64) < 0
         return np.where(overlap, r - p, np.inf)
+
+    def references(self, tables: Tables, bank: FeatureBank) -> tuple[np.ndarray, np.ndarray]:
+        """Each responder's reference face: the mean aligned shape of their own turns in the
+        same dialogue that started before the prompt (observed history, legitimate at test
+        time); NaN and False where there is none."""
+        u = tables.utterances.reset_index(drop=True)
+        (shape, _, ok), _ = self.target_lookup(bank, "landmarks", u["utt_id"].astype(str))
+        by = {}
+        for i, (d, spk, t) in enumerate(zip(u["dialog"].astype(str), u["speaker"].astype(str),
+                                            u["start"].to_numpy(np.float64))):
+            if ok[i]:
+                by.setdefault((d, spk), []).append((t, i))
+        where = dict(zip(u["utt_id"].astype(str), range(len(u))))
+        ref = np.full((len(tables.pairs), 136), np.nan, np.float32)
+        for r, (p, q) in enumerate(zip(tables.pairs["prompt_id"].astype(str),
+                                       tables.pairs["response_id"].astype(str))):
+            ip, iq = where.get(p), where.get(q)
+            if ip is None or iq is None:
+                continue
+            start = u.at[ip, "start"]
+            earlier = [i for t, i in by.get((str(u.at[iq, "dialog"]), str(u.at[iq, "speaker"])), [])
+                       if t < start]
+            if earlier:
+                ref[r] = shape[earlier].mean(axis=0)
+        return ref, np.isfinite(ref).all(axis=1)
+
+    def models(self, rows: Rows) -> list[ModelSpec]:
+        specs = [ModelSpec("fusion", tuple(self.inputs))]
+        if self.reference:
+            specs.append(ModelSpec(DISPLACEMENT, tuple(self.inputs)))
+        return specs
+
+    def model_rows(self, spec: ModelSpec, rows: Rows) -> Rows:
+        """The displacement model learns the response's offset from the responder's reference."""
+        if spec.name != DISPLACEMENT:
+            return rows
+        out = rows.take(np.arange(len(rows)))
+        out.Y = {**rows.Y, "landmarks": rows.Y["landmarks"] - rows.extra[REF]}
+        return out
+
+    def model_predictions(self, spec: ModelSpec, rows: Rows, pred: dict) -> dict:
+        if spec.name != DISPLACEMENT:
+            return pred
+        return {**pred, "landmarks": pred["landmarks"] + rows.extra[REF]}
 
     def report_extra(self, rows: Rows) -> dict:
         if not self.cut_overlap:
@@ -176,6 +238,9 @@ class ResponseTask(Task):
                 s["nme_eye_centres"] = L.nme_eye_centres(pred[t], truth.Y[t])
                 s["pck_05"] = L.pck(pred[t], truth.Y[t], 0.05)
                 s["pck_10"] = L.pck(pred[t], truth.Y[t], 0.10)
+                if REF in truth.extra:        # the expression: the change from B's own face
+                    ref = truth.extra[REF]
+                    s["expr_cosine"] = cosine(pred[t] - ref, truth.Y[t] - ref)
         return s
 
     def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
@@ -201,6 +266,7 @@ class ResponseTask(Task):
                                         axis=0) for t in self.targets},
             "mirror": {t: test.extra[f"mirror/{t}"] for t in self.targets},
             "nearest_neighbour": {t: train.Y[t][nn_idx] for t in self.targets},
+            **({"own_reference": {"landmarks": test.extra[REF]}} if REF in test.extra else {}),
         }
 
 
