@@ -36,6 +36,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m stages.check
 	$(BIN)/dvc repro
+	$(BIN)/python -m stages.report --readme README.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

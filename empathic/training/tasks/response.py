@@ -181,6 +181,9 @@ class ResponseTask(Task):
             specs.append(ModelSpec(DISPLACEMENT, tuple(self.inputs)))
         return specs
 
+    def extra_comparisons(self, best: str, names: list[str]) -> list[tuple[str, str]]:
+        return [(best, n) for n in ("fusion", DISPLACEMENT) if n in names and n != best]
+
     def model_rows(self, spec: ModelSpec, rows: Rows) -> Rows:
         """The displacement model learns the response's offset from the responder's reference."""
         if spec.name != DISPLACEMENT:
