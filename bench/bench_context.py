@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from empathic import params as P  # noqa: E402
 from empathic.folds import make_folds  # noqa: E402
-from empathic.training.data import Rows, fold_masks  # noqa: E402
+from empathic.training.data import Rows  # noqa: E402
 from empathic.training.task import load_task  # noqa: E402
-from empathic.training.trainer import seed_everything  # noqa: E402
+from empathic.training.runner import Unit  # noqa: E402
 
 DIMS = {"text": 384, "audio": 168, "video": 1024, "landmarks": 280}
 
@@ -58,20 +58,17 @@ def main() -> None:
     task.hp = replace(task.hp, epochs=a.epochs, patience=a.epochs + 1, device="cpu")
     rows = iemocap_like()
     fold = make_folds(sorted(set(rows.groups)), "loso-session", 1)["folds"][0]
-    tr, va, _ = fold_masks(rows.groups, fold)
-    train, val = rows.take(tr), rows.take(va)
-    device = torch.device("cpu")
+    unit = Unit(task, rows, fold, 0, progress=False)
     print(f"{len(rows)} nodes, {len(np.unique(rows.extra['dialog']))} dialogues; training on "
-          f"{len(train)} nodes; window {task.window}, edges {task.edge_types}, "
+          f"{len(unit.train)} nodes; window {task.window}, edges {task.edge_types}, "
           f"{task.graph_layers} layers, hidden {task.hp.hidden}, {a.threads} thread(s)")
-    for variant, window in (("graph", task.window), ("utterance_only", 0)):
-        seed_everything(0, device)
-        net = task.new_graph_net(rows)
+    for spec in task.models(rows):
         t0 = time.perf_counter()
-        fit = task.fit_graph(net, train, val, window, device, None, variant, progress=False)
+        _, res = unit.fit(spec, unit.train, unit.val, spec.name, epochs=a.epochs,
+                          patience=a.epochs + 1)
         total = time.perf_counter() - t0
-        print(f"{variant:15s} {fit['edges_train']:6d} training edges: "
-              f"{fit['seconds_per_epoch']:.2f} s/epoch ({total:.1f} s for {fit['epochs_run']} "
+        print(f"{spec.name:15s} window {spec.window} {'+'.join(spec.edge_types):16s}: "
+              f"{res.seconds / res.epochs_run:.2f} s/epoch ({total:.1f} s for {res.epochs_run} "
               f"epochs incl. validation)")
 
 

@@ -21,32 +21,29 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import synthetic  # noqa: E402
 from empathic import params as P  # noqa: E402
-from empathic.training import synthetic  # noqa: E402
-from empathic.training.data import FeatureBank, Tables, apply_scalers, fit_scalers, fold_masks  # noqa: E402
+from empathic.training.data import FeatureBank, Tables  # noqa: E402
+from empathic.training.runner import Unit  # noqa: E402
 from empathic.training.task import load_task  # noqa: E402
-from empathic.training.trainer import Trainer  # noqa: E402
 
 
 def time_epochs(task, rows, fold, device: str, epochs: int) -> tuple[float, int]:
-    """Seconds per epoch of a fixed-length run (patience = epochs, so no early stop)."""
-    tr, va, _ = fold_masks(rows.groups, fold)
-    train, val = rows.take(tr), rows.take(va)
-    xs, ys = fit_scalers(train.X), fit_scalers(train.Y)
-    data = ((apply_scalers(train.X, xs), apply_scalers(train.Y, ys)),
-            (apply_scalers(val.X, xs), apply_scalers(val.Y, ys)))
-    hp = replace(task.hp, epochs=epochs, patience=epochs + 1, device=device)
-    Trainer(replace(hp, epochs=1), torch.device(device), progress=False).fit(
-        task.build_model(rows), task.loss, *data)                  # warm-up (kernels, allocator)
-    trainer = Trainer(hp, torch.device(device), progress=False)
+    """Seconds per epoch of a fixed-length run through the runner's own fit (patience = epochs
+    + 1, so no early stop), after a one-epoch warm-up (kernels, allocator)."""
+    task.hp = replace(task.hp, device=device)
+    unit = Unit(task, rows, fold, 0, progress=False)
+    spec = task.models(rows)[0]
+    unit.fit(spec, unit.train, unit.val, "warm-up", epochs=1, patience=2)
     if device == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
-    res = trainer.fit(task.build_model(rows), task.loss, *data)
+    _, res = unit.fit(spec, unit.train, unit.val, "timed", epochs=epochs, patience=epochs + 1)
     if device == "cuda":
         torch.cuda.synchronize()
-    return (time.perf_counter() - t0) / res.epochs_run, int(tr.sum())
+    return (time.perf_counter() - t0) / res.epochs_run, len(unit.train)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from .errors import CorpusError, ParamError
 from .tables import PAIR_COLUMNS, UTTERANCE_COLUMNS
 
 # Corpus readers by `data.corpus`: each takes the corpus root and returns a validated
-# DataFrame with at least UTTERANCE_COLUMNS (kemdy19 / kemdy20 readers plug in here).
+# DataFrame with at least UTTERANCE_COLUMNS.
 READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "iemocap": read_iemocap,
     "kemdy19": read_kemdy19,

@@ -1,4 +1,4 @@
-"""The HDF5 feature store: one file per modality, the contract of DESIGN.md.
+"""The HDF5 feature store: one file per modality (the contract: docs/architecture.md).
 
 Layout of ``features/<modality>.h5``::
 
@@ -70,10 +70,6 @@ class Features:
 
     def index(self) -> dict[str, int]:
         return {u: i for i, u in enumerate(self.ids)}
-
-    def frames_of(self, i: int) -> np.ndarray:
-        assert self.frames is not None
-        return self.frames[i]
 
 
 def _offsets(seqs: Sequence[np.ndarray]) -> np.ndarray:

@@ -66,7 +66,7 @@ def from_confusion(cm: np.ndarray) -> dict:
 def score(y_true, y_pred, classes: list[str]) -> dict:
     """Flat metric dict for one fold: wa, ua, macro_f1, weighted_f1, precision_<c>, recall_<c>.
 
-    Flat names keep the metrics JSON one level deep per metric, as DESIGN.md's shape wants
+    Flat names keep the metrics JSON one level deep per metric (docs/architecture.md)
     (``{"<metric>": {"mean", "std", "per_fold"}}``), so `dvc metrics diff` lists each one.
     """
     m = from_confusion(confusion(y_true, y_pred, len(classes)))

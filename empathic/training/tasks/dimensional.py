@@ -57,9 +57,9 @@ class DimensionalTask(Task):
         have = [d for d in self.dims if utts[d].notna().any()]
         if not have:
             raise EmpathicError(f"the corpus has none of the dimensions {self.dims}")
-        self.skipped = [d for d in self.dims if d not in have]
-        if self.skipped:
-            print(f"{self.name}: the corpus has no {', '.join(self.skipped)}; left out")
+        lacking = [d for d in self.dims if d not in have]
+        if lacking:
+            print(f"{self.name}: the corpus has no {', '.join(lacking)}; left out")
         self.dims = have
         self.comparisons = {f"ccc_{d}": True for d in self.dims}
         y = utts[self.dims].to_numpy(dtype=np.float32)
