@@ -2,7 +2,7 @@
 
     python bench/bench_sample.py [--workers N] [--params params.yaml]
 
-Writes to a temporary folder (not data/). The budget is 60 s on 2 cores at the default size.
+Writes to a temporary folder (not data/). The budget is 90 s on 2 cores at the default size.
 """
 from __future__ import annotations
 

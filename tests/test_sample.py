@@ -15,17 +15,24 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import yaml
+
 from conftest import run_stage
+from empathic import params as P
 from empathic.corpora.sample import EMOTIONS, EMPATHY, PRIOR, generate, validate
 from empathic.corpora.sample import generator as G
+from empathic.corpora.sample.iemocap_layout import EMO_NAMES
 from empathic.corpora.sample.faces import ASTRONAUT_LANDMARKS, astronaut, dlib_landmarks
 from empathic.corpora.sample.speech import Prosody, Voice, synthesize
 from empathic.errors import ParamError
 
-TINY = dict(seed=3, sessions=3, dialogs_per_session=2, turns_per_dialog=4, fps=10,
-            xxx_rate=0.3, overlap_rate=0.5, width=720, height=480, same_speaker_rate=0.1)
+# The repository's sample params, made tiny (every key present: the code has no defaults).
+TINY = {k: v for k, v in P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
+                               "sample").items() if k not in ("out", "kemdy")}
+TINY.update(seed=3, sessions=3, dialogs_per_session=2, turns_per_dialog=6, fps=10, xxx_rate=0.2,
+            overlap_rate=0.5, rater_accuracy=0.6)
 ID = re.compile(r"^(Ses\d\d)([FM])_(.+)_([FM])(\d{3})$")
-CONSENSUS = re.compile(r"^\[(\d+\.\d{4}) - (\d+\.\d{4})\]\t(\S+)\t(neu|hap|exc|sad|ang|fru|xxx)"
+CONSENSUS = re.compile(r"^\[(\d+\.\d{4}) - (\d+\.\d{4})\]\t(\S+)\t(neu|hap|exc|sad|ang|fru|sur|fea|dis|oth|xxx)"
                        r"\t\[(\d\.\d{4}), (\d\.\d{4}), (\d\.\d{4})\]$")
 CAT = re.compile(r"^C-E\d:\t(Neutral|Happiness|Excited|Sadness|Anger|Frustration|Surprise|Fear"
                  r"|Disgust|Other);\t\(\)$")
@@ -37,7 +44,7 @@ TRANS = re.compile(r"^(Ses\S+) \[(\d{3}\.\d{4})-(\d{3}\.\d{4})\]: (.+)$")
 def corpus(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sample") / "IEMOCAP_full_release"
     summary = generate(root, TINY, workers=1, progress=False)
-    assert summary["utterances"] == 3 * 2 * 4
+    assert summary["utterances"] == 3 * 2 * 6
     return root
 
 
@@ -101,7 +108,11 @@ def test_emo_evaluation_format_and_consistency(corpus, truth):
             assert np.allclose(ratings.mean(axis=0), [float(m.group(i)) for i in (5, 6, 7)],
                                atol=1e-4)
             assert code == true[utt]["consensus"]
-            assert code in ("xxx", true[utt]["emotion"])
+            names = [c.group(1) for c in cats]
+            top = max(names.count(n) for n in names)
+            majority = {n for n in names if names.count(n) == top}
+            assert (code == "xxx") == (top < 2), block           # no majority -> xxx
+            assert top < 2 or EMO_NAMES[code] in majority, block
             assert abs(float(m.group(1)) - float(true[utt]["start"])) < 1e-4
             seen += 1
     assert seen == len(truth)
@@ -159,28 +170,35 @@ def test_response_emotion_follows_prompt_by_the_matrix(truth):
 
 
 def test_video_is_720x480_and_the_speaker_face_is_found(corpus, truth):
-    rows = [r for r in truth if r["dialog"] == truth[0]["dialog"]]
-    cap = cv2.VideoCapture(str(corpus / rows[0]["video"]))
-    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (720, 480)
-    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(TINY["fps"])
-    frames = []
-    while True:
-        ok, fr = cap.read()
-        if not ok:
-            break
-        frames.append(fr)
-    assert len(frames) == math.ceil((max(float(r["end"]) for r in rows) + 0.6) * TINY["fps"])
+    """dlib finds a face in >= 90 % of the speaking actor's frames at the default face params
+    (detector on the half frame scaled by features.face.detect_scale), though heads move, turn
+    away and are covered at moments, and faces are smaller than the half frame's width."""
+    scale = P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
+                  "features.face.detect_scale")
     import dlib
     detector = dlib.get_frontal_face_detector()
     found = total = 0
-    for r in rows:
-        f0, f1 = (int(float(r[k]) * TINY["fps"]) for k in ("start", "end"))
-        for fr in frames[f0 + 1:f1]:
-            half = fr[:, :360] if r["side"] == "L" else fr[:, 360:]
-            small = cv2.resize(half, (180, 240), interpolation=cv2.INTER_AREA)
-            found += len(detector(np.ascontiguousarray(small[:, :, ::-1]), 0)) > 0
-            total += 1
-    assert total > 20 and found / total >= 0.95
+    for name in sorted({r["dialog"] for r in truth}):
+        rows = [r for r in truth if r["dialog"] == name]
+        cap = cv2.VideoCapture(str(corpus / rows[0]["video"]))
+        assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == \
+            (720, 480)
+        assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(TINY["fps"])
+        frames = []
+        while True:
+            ok, fr = cap.read()
+            if not ok:
+                break
+            frames.append(fr)
+        assert len(frames) == math.ceil((max(float(r["end"]) for r in rows) + 0.6) * TINY["fps"])
+        for r in rows:
+            f0, f1 = (int(float(r[k]) * TINY["fps"]) for k in ("start", "end"))
+            for fr in frames[f0 + 1:f1]:
+                half = fr[:, :360] if r["side"] == "L" else fr[:, 360:]
+                small = cv2.resize(half, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                found += len(detector(np.ascontiguousarray(small[:, :, ::-1]), 0)) > 0
+                total += 1
+    assert total > 100 and found / total >= 0.90, (found, total)
 
 
 def test_mouth_opening_and_expressions_move_landmarks():
@@ -236,12 +254,132 @@ def test_bad_params_give_one_line(tmp_path):
 
 
 def test_stage_writes_the_corpus_and_a_summary(tmp_path):
-    (tmp_path / "params.yaml").write_text(
-        "sample:\n  out: data/sample\n  seed: 1\n  sessions: 3\n  dialogs_per_session: 1\n"
-        "  turns_per_dialog: 2\n  fps: 5\n  width: 720\n  height: 480\n  overlap_rate: 0.3\n"
-        "  same_speaker_rate: 0.1\n  xxx_rate: 0.12\nfeatures:\n  workers: 1\n")
+    sample = dict(TINY, out="data/sample", seed=1, dialogs_per_session=1, turns_per_dialog=2,
+                  fps=5)
+    sample["kemdy"] = P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
+                            "sample.kemdy")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sample": sample,
+                                                          "features": {"workers": 1}}))
     p = run_stage(["stages.sample", "--no-progress"], cwd=tmp_path)
     assert "3 sessions, 3 dialogues, 6 utterances" in p.stdout
     root = tmp_path / "data" / "sample"
     assert sorted(x.name for x in root.iterdir()) == ["IEMOCAP_full_release"]  # no temp left
     assert len(list(root.glob("IEMOCAP_full_release/Session*/dialog/avi/DivX/*.avi"))) == 3
+
+
+def test_label_noise_follows_the_confusions(truth):
+    noisy = [r for r in truth if r["consensus"] not in ("xxx", r["emotion"])]
+    assert noisy, "no consensus label differs from the portrayal"
+    for r in noisy:
+        assert r["consensus"] in G.CONFUSIONS[r["emotion"]]
+    for r in truth:
+        labels = r["ratings"].split(";")
+        assert len(labels) == 3
+        assert r["consensus"] == "xxx" or labels.count(r["consensus"]) >= 2
+    # over many turns, about a quarter of consensus labels differ from what was portrayed
+    c = validate({**TINY, "rater_accuracy": P.get(P.load(Path(__file__).resolve().parents[1]
+                                                         / "params.yaml"),
+                                                  "sample.rater_accuracy"),
+                  "xxx_rate": 0.05, "turns_per_dialog": 200})
+    rng = np.random.default_rng(1)
+    spec = G.DialogSpec(1, 0, "Ses01F_impro01", "impro", "", "F")
+    turns = [t for _ in range(3) for t in G.draw_turns(c, spec, rng)]
+    for t in turns:
+        t["face_gain"] = t["voice_gain"] = 1.0
+    G.annotate(c, turns, rng)
+    share = np.mean([t["consensus"] != t["emotion"] for t in turns])
+    assert 0.12 < share < 0.4
+
+
+def test_intensities_vary_and_faces_show_them(truth):
+    inten = np.array([float(r["intensity"]) for r in truth])
+    assert inten.min() < 0.3 and inten.max() > 0.7            # near-neutral and strong displays
+    assert any(r["blend"] for r in truth)
+    face = G.actor_face(validate(TINY), 1, "F")
+    corners = lambda p: p[[48, 54], 1].mean()  # noqa: E731
+    weak, strong = (face.posed("hap", 0.0, s)[1] for s in (0.2, 1.0))
+    neutral = face.posed("neu", 0.0)[1]
+    assert corners(strong) < corners(weak) < corners(neutral)   # higher corners, image y down
+
+
+def test_improvised_sentences_are_pooled_per_session(truth):
+    from empathic.corpora.sample.text import NEUTRAL_LINES
+    by_session: dict[str, set] = {}
+    for r in truth:
+        if r["kind"] == "impro" and r["text"] not in NEUTRAL_LINES:
+            by_session.setdefault(r["session"], set()).add(r["text"])
+    assert len(by_session) == 3
+    sessions = sorted(by_session)
+    for i, a in enumerate(sessions):
+        for b in sessions[i + 1:]:
+            assert not by_session[a] & by_session[b]
+    from empathic.corpora.sample.text import session_pool
+    pools = [set(session_pool("ang", 7, s, 40)) for s in (1, 2, 3, 4, 5)]
+    assert all(len(p) == 40 for p in pools) and len(set.union(*pools)) == 200
+
+
+def test_dialogue_wav_and_avi_audio_carry_the_turns(corpus, truth):
+    from empathic.predict.media import load_audio
+    name = truth[0]["dialog"]
+    rows = [r for r in truth if r["dialog"] == name]
+    s = int(name[3:5])
+    track, sr = sf.read(str(corpus / f"Session{s}/dialog/wav/{name}.wav"), dtype="int16")
+    assert sr == 16000 and track.ndim == 2 and track.shape[1] == 2
+    for r in rows:
+        x, _ = sf.read(str(corpus / r["wav"]), dtype="int16")
+        a = int(round(float(r["start"]) * sr))
+        ch = 0 if r["side"] == "L" else 1               # left channel: the marker wearer's mic
+        assert np.array_equal(track[a:a + len(x), ch], x)
+    video = corpus / rows[0]["video"]
+    mono = load_audio(video, None, 16000)               # what stages.predict --video reads
+    assert abs(len(mono) - len(track)) <= 16000
+    ref = track[:len(mono)].astype(np.float32).mean(axis=1) / 32768
+    n = min(len(mono), len(ref))
+    assert np.corrcoef(mono[:n], ref[:n])[0, 1] > 0.99
+
+
+def test_crosstalk_where_turns_overlap(truth, corpus):
+    # an utterance that overlaps the partner's turn carries the partner's voice at that moment
+    rows = sorted(truth, key=lambda r: (r["dialog"], float(r["start"])))
+    pairs = [(a, b) for a, b in zip(rows, rows[1:]) if a["dialog"] == b["dialog"]
+             and a["speaker"] != b["speaker"] and float(b["start"]) < float(a["end"]) - 0.3]
+    assert pairs
+    a, b = pairs[0]
+    x, sr = sf.read(str(corpus / a["wav"]), dtype="float64")
+    o0 = int((float(b["start"]) - float(a["start"])) * sr)
+    track, _ = sf.read(str(corpus / b["wav"]), dtype="float64")
+    part = x[o0:o0 + min(len(track), len(x) - o0)]
+    assert len(part) > 1000
+    assert abs(np.corrcoef(part, track[:len(part)])[0, 1]) > 0.01
+
+
+def test_inertia_and_empathy_are_params():
+    spec = G.DialogSpec(1, 0, "Ses01F_impro01", "impro", "", "F")
+    c = validate(dict(TINY, turns_per_dialog=200, inertia=0.0, empathy=1.0, same_speaker_rate=0))
+    turns = G.draw_turns(c, spec, np.random.default_rng(0))
+    assert all(t["emotion"] == G.DOMINANT[t["prompt_emotion"]] for t in turns
+               if t["prompt_emotion"])
+    c = validate(dict(TINY, turns_per_dialog=200, inertia=1.0, same_speaker_rate=0))
+    turns = G.draw_turns(c, spec, np.random.default_rng(0))
+    first = {}
+    for t in turns:
+        assert t["emotion"] == first.setdefault(t["speaker"], t["emotion"])
+    with pytest.raises(ParamError, match="sample.empathy"):
+        validate(dict(TINY, empathy=1.5))
+
+
+def test_generation_is_byte_identical_across_processes(corpus, tmp_path):
+    """A fresh process, two workers: the same files, byte for byte."""
+    code = ("import sys, json; from empathic.corpora.sample import generate; "
+            "generate(sys.argv[1], json.loads(sys.argv[2]), workers=2, progress=False)")
+    import json
+    import subprocess
+    import sys
+    from conftest import stage_env
+    out = tmp_path / "IEMOCAP_full_release"
+    subprocess.run([sys.executable, "-c", code, str(out), json.dumps(TINY)], check=True,
+                   env=stage_env(), cwd=Path(__file__).resolve().parents[1])
+    files = sorted(p.relative_to(corpus) for p in corpus.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == files
+    for rel in files:
+        assert (out / rel).read_bytes() == (corpus / rel).read_bytes(), rel

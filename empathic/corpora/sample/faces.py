@@ -1,11 +1,12 @@
 """Animated actor faces made from `skimage.data.astronaut()`.
 
-The photo's 68 dlib landmarks are fixed below (ASTRONAUT_LANDMARKS). Each actor is a distinct look of that face
-(mirroring, colour gains, a face-shape warp of jaw, chin, eyes and nose) placed in a half video
-frame. A piecewise-affine warp of the landmarks (one affine map per Delaunay triangle, applied to
-the face box only, through one `cv2.remap`) renders a small bank of frames per actor: every
-expression x mouth-opening level, each rendered the first time a video needs it. Videos are
-composed from the bank, so no warping happens per video frame.
+The photo's 68 dlib landmarks are fixed below (ASTRONAUT_LANDMARKS). Each actor is a distinct look
+of that face (mirroring, colour gains, a face-shape warp of jaw, chin, eyes and nose) placed in a
+half video frame. A piecewise-affine warp of the landmarks (one affine map per Delaunay triangle,
+applied to the face box only, through one `cv2.remap`) renders a bank of frames per actor: every
+expression x display strength x blend x mouth-opening level (quantised), each rendered the first
+time a video needs it. Videos are composed from the bank plus cheap per-frame touches (blinks,
+motion-capture dots, head motion, occluders: see film.py), so no landmark warp runs per frame.
 
 Expressions (offsets in units of the inter-ocular distance, x measured outward from the face's
 midline so they read the same on mirrored actors):
@@ -28,7 +29,9 @@ from scipy.spatial import Delaunay
 from ...errors import EmpathicError
 
 MOUTH_LEVELS = 4          # bank frames per expression: mouth opening 0, 1/3, 2/3, 1
-FACE_WIDTH = 0.52         # jaw width as a fraction of the half frame's width
+STRENGTH_STEP = 0.2       # bank frames per expression: display strength 0, 0.2, ... (<= 1.6)
+BLEND_WEIGHT = 0.45       # a blend adds this share of the second emotion's offsets
+FACE_WIDTH = 0.46         # jaw width as a fraction of the half frame's width
 FACE_CENTRE_Y = 0.47      # face centre as a fraction of the half frame's height
 MOUTH_COLOUR = (30, 18, 60)    # BGR, inside of the open mouth
 TEETH_COLOUR = (205, 215, 225)
@@ -51,7 +54,9 @@ _OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
             (_CORNERS, -0.02, 0.05), ([37, 38, 43, 44], 0, -0.03)],
     "fru": [(_BROWS, 0, 0.05), ([21, 22], -0.04, 0.05), (_CORNERS, -0.01, 0.07)],
 }
-_BASE_OPEN = {"exc": 0.15}   # mouth ajar even when silent
+# Mouth ajar at full display, also between words (smiling and shouting open it, sadness and
+# frustration press the lips): a shape change that no single landmark separates across classes.
+_BASE_OPEN = {"exc": 0.4, "hap": 0.22, "ang": 0.35}
 # Mouth opening 1.0: lower lip and chin move down, corners a little.
 _OPEN = [([65, 66, 67, 55, 56, 57, 58, 59], 0, 0.50), ([48, 54, 60, 64], -0.02, 0.22),
          ([61, 62, 63], 0, -0.04), ([7, 8, 9], 0, 0.36), ([5, 6, 10, 11], 0, 0.22),
@@ -167,7 +172,9 @@ class ActorFace:
         self.bank: dict[tuple[str, int], np.ndarray] = {}   # filled as frames are needed
 
     def _shaped(self, look: Look) -> np.ndarray:
-        p = self.points.copy()
+        """The actor's rest shape: the photo's landmarks made left-right symmetric (so mirrored
+        and unmirrored actors share one geometry), then the look's face-shape warps."""
+        p = (self.points + _reflect(self.points)) / 2
         p[0:17, 0] = self.cx + (p[0:17, 0] - self.cx) * look.jaw
         p[5:12, 1] += look.chin * self.unit * np.array([0.3, 0.6, 0.9, 1, 0.9, 0.6, 0.3])
         _scale_about(p, list(range(36, 42)), look.eyes, look.eyes)
@@ -184,16 +191,29 @@ class ActorFace:
         return (max(0, int(x0)), max(0, int(y0)), min(half_w, int(x1) + 1),
                 min(half_h, int(y1) + 1))
 
-    def target(self, expression: str, mouth: float) -> np.ndarray:
-        """Landmarks for an expression and a mouth opening in [0, 1]."""
+    def target(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
+               gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+        """Landmarks for an expression shown at `strength` (1: the full pose), optionally blended
+        toward a second emotion, and a mouth opening in [0, 1]; `gains` scale the actor's brows,
+        mouth corners and mouth opening."""
+        brows, corners, opening_gain = gains
         p = self.shape.copy()
         p[[65, 66, 67], 1] = p[[63, 62, 61], 1] + 0.5      # lips closed at rest
-        p = _move(p, self.cx, self.unit, _OFFSETS[expression])
-        opening = min(1.0, _BASE_OPEN.get(expression, 0.0) + mouth)
+        spec = [(i, dx * strength, dy * strength) for i, dx, dy in _OFFSETS[expression]]
+        if blend:
+            w = BLEND_WEIGHT * strength
+            spec += [(i, dx * w, dy * w) for i, dx, dy in _OFFSETS[blend]]
+        spec = [(i, dx * _gain(i[0], brows, corners), dy * _gain(i[0], brows, corners))
+                for i, dx, dy in spec]
+        p = _move(p, self.cx, self.unit, spec)
+        base = min(0.8, _BASE_OPEN.get(expression, 0.0) * strength
+                   + (BLEND_WEIGHT * strength * _BASE_OPEN.get(blend, 0.0) if blend else 0.0))
+        opening = base + (1 - base) * min(1.0, mouth * opening_gain)
         return _move(p, self.cx, self.unit, [(i, dx * opening, dy * opening) for i, dx, dy in _OPEN])
 
-    def render(self, expression: str, mouth: float) -> np.ndarray:
-        dst = self.target(expression, mouth)
+    def render(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
+               gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+        dst = self.target(expression, mouth, strength, blend, gains)
         x0, y0, x1, y1 = self.box
         frame = self.base.copy()
         frame[y0:y1, x0:x1] = piecewise_affine(self.base[y0:y1, x0:x1], self.points - (x0, y0),
@@ -201,12 +221,76 @@ class ActorFace:
         _paint_mouth(frame, dst)
         return frame
 
-    def frame(self, expression: str, mouth: float) -> np.ndarray:
-        """The bank frame nearest to this mouth opening (rendered on first use)."""
+    def frame(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
+              gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+        """The bank frame nearest to this display (rendered on first use)."""
+        return self.posed(expression, mouth, strength, blend, gains)[0]
+
+    def posed(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
+              gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+        """(bank frame, its landmarks) nearest to this display: mouth opening and strength are
+        quantised (MOUTH_LEVELS, STRENGTH_STEP); rendered on first use."""
         k = int(round(min(1.0, max(0.0, mouth)) * (MOUTH_LEVELS - 1)))
-        if (expression, k) not in self.bank:
-            self.bank[expression, k] = self.render(expression, k / (MOUTH_LEVELS - 1))
-        return self.bank[expression, k]
+        q = int(round(min(1.6, max(0.0, strength)) / STRENGTH_STEP))
+        if expression == "neu" and not blend:
+            q = 0
+        key = (expression, k, q, blend if q else "", gains)
+        if key not in self.bank:
+            args = (expression, k / (MOUTH_LEVELS - 1), q * STRENGTH_STEP, key[3], gains)
+            self.bank[key] = (self.render(*args), self.target(*args))
+        return self.bank[key]
+
+
+# Landmark index of each point's left-right counterpart (dlib 68).
+_MIRROR = (list(range(16, -1, -1)) + list(range(26, 16, -1)) + [27, 28, 29, 30]
+           + [35, 34, 33, 32, 31] + [45, 44, 43, 42, 47, 46] + [39, 38, 37, 36, 41, 40]
+           + [54, 53, 52, 51, 50, 49, 48] + [59, 58, 57, 56, 55] + [64, 63, 62, 61, 60]
+           + [67, 66, 65])
+
+
+def _reflect(pts: np.ndarray) -> np.ndarray:
+    """The points mirrored about their mean x, each moved to its counterpart's index."""
+    out = pts[_MIRROR].copy()
+    out[:, 0] = 2 * pts[:, 0].mean() - out[:, 0]
+    return out
+
+
+def _gain(i: int, brows: float, corners: float) -> float:
+    return brows if 17 <= i <= 26 else corners if 48 <= i <= 67 else 1.0
+
+
+# Motion-capture markers: (landmark a, landmark b, weight of b, dy in inter-ocular units).
+_MARKERS = [(17, 17, 0, -0.25), (19, 19, 0, -0.3), (21, 21, 0, -0.3), (22, 22, 0, -0.3),
+            (24, 24, 0, -0.3), (26, 26, 0, -0.25), (19, 24, 0.5, -0.75), (20, 23, 0.5, -0.55),
+            (1, 31, 0.5, 0), (15, 35, 0.5, 0), (3, 48, 0.5, 0), (13, 54, 0.5, 0),
+            (2, 40, 0.5, 0.1), (14, 47, 0.5, 0.1), (27, 27, 0, 0), (30, 30, 0, 0),
+            (48, 48, 0, 0), (54, 54, 0, 0), (51, 51, 0, -0.05), (57, 57, 0, 0.05),
+            (8, 57, 0.5, 0), (6, 6, 0, -0.05), (10, 10, 0, -0.05)]
+MARKER_COLOUR = (235, 240, 240)
+
+
+def draw_markers(frame: np.ndarray, pts: np.ndarray) -> None:
+    """The release's motion-capture dots on the marker wearer's face (in place)."""
+    unit = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+    r = max(1, int(round(unit * 0.035)))
+    for a, b, w, dy in _MARKERS:
+        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
+        cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
+
+
+def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
+    """Closed eyes: each eye painted with the skin just below it and a dark lid line (in place)."""
+    for eye in (pts[36:42], pts[42:48]):
+        x0, y0 = np.floor(eye.min(0)).astype(int) - 2
+        x1, y1 = np.ceil(eye.max(0)).astype(int) + 2
+        h = y1 - y0
+        skin = frame[y1 + h:y1 + 2 * h, x0:x1].reshape(-1, 3)
+        if not len(skin):
+            continue
+        colour = tuple(int(v) for v in np.median(skin, axis=0))
+        cv2.fillPoly(frame, [np.round(eye * 16).astype(np.int32)], colour, cv2.LINE_AA, shift=4)
+        lid = np.round(eye[[0, 4, 5, 3]] * 16).astype(np.int32)
+        cv2.polylines(frame, [lid], False, (40, 40, 50), 1, cv2.LINE_AA, shift=4)
 
 
 def piecewise_affine(img: np.ndarray, src: np.ndarray, dst: np.ndarray,

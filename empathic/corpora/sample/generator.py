@@ -23,7 +23,8 @@ from ... import params as P
 from ...errors import ParamError
 from ...parallel import pmap
 from . import iemocap_layout as L
-from .dialogue import EMOTIONS, PRIOR, VAD, actor_profile, annotate, draw_turns, empathy_matrix
+from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
+                       draw_turns, empathy_matrix)
 from .faces import ActorFace, Look
 from .film import film
 from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16

@@ -8,11 +8,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import cv2
 import numpy as np
 import soundfile as sf
 
-from ...errors import EmpathicError
 
 EMO_NAMES = {"neu": "Neutral", "hap": "Happiness", "exc": "Excited", "sad": "Sadness",
              "ang": "Anger", "fru": "Frustration", "sur": "Surprise", "fea": "Fear",
@@ -20,7 +18,8 @@ EMO_NAMES = {"neu": "Neutral", "hap": "Happiness", "exc": "Excited", "sad": "Sad
 EMO_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]"
 TRUTH_COLUMNS = ("utt_id", "session", "dialog", "kind", "speaker", "side", "start", "end",
                  "emotion", "consensus", "valence", "arousal", "dominance", "arousal_level",
-                 "prompt_emotion", "text", "wav", "video")
+                 "prompt_emotion", "text", "wav", "video", "intensity", "blend", "actor_kind",
+                 "ratings")
 
 
 def session_dir(root: Path, session: int) -> Path:
@@ -33,6 +32,10 @@ def wav_path(root: Path, session: int, dialog: str, utt_id: str) -> Path:
 
 def avi_path(root: Path, session: int, dialog: str) -> Path:
     return session_dir(root, session) / "dialog" / "avi" / "DivX" / f"{dialog}.avi"
+
+
+def dialog_wav_path(root: Path, session: int, dialog: str) -> Path:
+    return session_dir(root, session) / "dialog" / "wav" / f"{dialog}.wav"
 
 
 def emo_eval_path(root: Path, session: int, dialog: str) -> Path:
@@ -71,22 +74,6 @@ def transcription(turns: list[dict], noise_after: int) -> str:
 def write_wav(path: Path, samples: np.ndarray, sr: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), samples, sr, subtype="PCM_16", format="WAV")
-
-
-class AviWriter:
-    """MPEG-4 part 2 (XVID fourcc) AVI through OpenCV; raises if the codec is unavailable."""
-
-    def __init__(self, path: Path, fps: float, width: int, height: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"XVID"), fps, (width, height))
-        if not self.w.isOpened():
-            raise EmpathicError(f"OpenCV cannot write XVID AVI to {path}")
-
-    def write(self, frame: np.ndarray) -> None:
-        self.w.write(frame)
-
-    def close(self) -> None:
-        self.w.release()
 
 
 def write_truth(path: Path, rows: list[dict]) -> None:

@@ -14,6 +14,7 @@ call. The variants live in a private data folder: symlinks to the package's data
 from __future__ import annotations
 
 import ctypes
+import math
 from dataclasses import dataclass
 import atexit
 import hashlib
@@ -156,3 +157,32 @@ def envelope(samples: np.ndarray, fps: float, sr: int = SAMPLE_RATE) -> np.ndarr
                     for i in range(n)])
     ref = np.percentile(rms, 95)
     return np.clip(rms / ref, 0.0, 1.0) if ref > 1e-4 else np.zeros(n)
+
+
+def room_noise(n: int, rng: np.random.Generator, rms: float, tilt: float, hum: float) -> np.ndarray:
+    """`n` samples of a room's background: low-passed noise (one pole at `tilt`, 0-1: darker
+    with higher values) plus mains hum (`hum`: its share of the level), scaled to `rms` (int16
+    units)."""
+    from scipy.signal import lfilter
+    x = lfilter([1 - tilt], [1, -tilt], rng.standard_normal(n))
+    t = np.arange(n) / SAMPLE_RATE
+    x = x / (np.std(x) + 1e-12) + hum * math.sqrt(2) * np.sin(2 * math.pi * 60 * t)
+    return x * (rms / math.sqrt(1 + hum ** 2))
+
+
+def mix_channels(turns: list[dict], audio: list[np.ndarray], n: int, noise: dict,
+                 crosstalk: float) -> dict:
+    """Each actor's close-talk channel (float, int16 units): their own speech, the partner's
+    speech leaking in at `crosstalk` (amplitude ratio), and their room noise `noise[g]`."""
+    out = {g: noise[g].astype(np.float64).copy() for g in "FM"}
+    for t, x in zip(turns, audio):
+        a = int(round(t["start"] * SAMPLE_RATE))
+        y = x[:max(0, n - a)].astype(np.float64)
+        other = "M" if t["speaker"] == "F" else "F"
+        out[t["speaker"]][a:a + len(y)] += y
+        out[other][a:a + len(y)] += crosstalk * y
+    return out
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)

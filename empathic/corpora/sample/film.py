@@ -1,0 +1,164 @@
+"""Filming a sample dialogue: the per-frame display of both actors and the AVI with its audio.
+
+Per actor and frame: the emotion of their latest turn, shown with a strength that rises over the
+turn's onset, holds at the apex and falls at the offset, then fades to a residue while the partner
+speaks; the mouth follows the actor's own speech envelope; blinks every few seconds; head motion
+(translation, scale, small rotation) as a sum of slow sinusoids; a few moments where the head is
+turned away or a hand covers the face. The marker wearer (left half) carries motion-capture dots.
+
+The AVI (MPEG-4 part 2, XVID fourcc, the dialogue's stereo track as 16 kHz PCM) is written with
+PyAV on one thread, so the same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .faces import ActorFace, draw_blink, draw_markers
+from .speech import SAMPLE_RATE, envelope
+
+RESIDUE = 0.3            # share of the apex strength a face keeps after its turn
+FADE_S = 2.5             # time constant of the fade to the residue
+OCCLUSIONS_PER_S = 1 / 40
+HAND_COLOUR = (120, 150, 190)   # BGR
+
+
+def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gender: str,
+             profile, rng: np.random.Generator) -> dict:
+    """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose."""
+    from .dialogue import EMOTIONS
+    emo = np.zeros(n, np.int64)
+    blend = np.full(n, "", dtype=object)
+    strength = np.zeros(n)
+    mouth = np.zeros(n)
+    own = [(t, x) for t, x in sorted(zip(turns, audio), key=lambda p: p[0]["start"])
+           if t["speaker"] == gender]
+    for k, (t, x) in enumerate(own):
+        f0 = int(round(t["start"] * fps))
+        f1 = min(n, int(round(t["end"] * fps)))
+        f2 = int(round(own[k + 1][0]["start"] * fps)) if k + 1 < len(own) else n
+        apex = profile.face * t["intensity"]
+        m = max(1, f1 - f0)
+        u = np.arange(m) / m
+        env = np.interp(u, [0, 0.25, 0.7, 1], [0.35, 1, 1, 0.65])
+        emo[f0:] = EMOTIONS.index(t["emotion"])
+        blend[f0:] = t["blend"]
+        strength[f0:f0 + m] = apex * env[:max(0, min(m, n - f0))]
+        tail = np.arange(max(0, f2 - f1)) / fps
+        strength[f1:f2] = apex * (RESIDUE + (0.65 - RESIDUE) * np.exp(-tail / FADE_S))
+        e = envelope(x, fps) ** 0.7
+        g1 = min(n, f0 + len(e))
+        mouth[f0:g1] = np.maximum(mouth[f0:g1], e[:g1 - f0])
+    blink = np.zeros(n, bool)
+    t_next = rng.uniform(0.5, 4)
+    while t_next * fps < n:
+        b0 = int(t_next * fps)
+        blink[b0:b0 + max(1, int(round(0.15 * fps)))] = True
+        t_next += rng.uniform(2, 6)
+    sec = np.arange(n) / fps
+    pose = np.zeros((n, 5))                  # dx, dy (px), scale, rotation (deg), x squeeze
+    for j, amp in enumerate((9.0, 6.0, 0.035, 3.5)):
+        for period in (7.0, 2.9):
+            ph = rng.uniform(0, 2 * math.pi)
+            pose[:, j] += amp * (0.7 if period > 5 else 0.3) * np.sin(2 * math.pi * sec / period
+                                                                      + ph)
+    pose[:, 2] += 1.0
+    pose[:, 4] = 1.0
+    hand = np.zeros(n, bool)
+    for _ in range(rng.poisson(OCCLUSIONS_PER_S * n / fps)):
+        a = int(rng.uniform(0, n))
+        b = min(n, a + int(rng.uniform(0.4, 1.2) * fps))
+        if rng.random() < 0.5:               # turned away: the head squeezed as in a profile
+            pose[a:b, 4] = 0.45
+        else:
+            hand[a:b] = True
+    return dict(emo=emo, blend=blend, strength=strength, mouth=mouth, blink=blink, pose=pose,
+                hand=hand)
+
+
+def compose(face: ActorFace, line: dict, i: int, gains, markers: bool) -> np.ndarray:
+    """One half frame of an actor at frame i of its timeline."""
+    from .dialogue import EMOTIONS
+    img, pts = face.posed(EMOTIONS[line["emo"][i]], line["mouth"][i], line["strength"][i],
+                          line["blend"][i], gains)
+    if markers or line["blink"][i]:
+        img = img.copy()
+        if line["blink"][i]:
+            draw_blink(img, pts)
+        if markers:
+            draw_markers(img, pts)
+    dx, dy, s, rot, squeeze = line["pose"][i]
+    c = pts[27:36].mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), float(rot), float(s))
+    if squeeze != 1.0:
+        m[0] *= squeeze
+        m[0, 2] += c[0] * (1 - squeeze)
+    m[:, 2] += (dx, dy)
+    h, w = img.shape[:2]
+    out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if line["hand"][i]:
+        q = pts @ m[:, :2].T + m[:, 2]
+        centre = tuple(int(v) for v in q[[30, 57]].mean(axis=0))
+        axes = (int(0.9 * (q[16, 0] - q[0, 0]) / 2) + 4, int(0.55 * (q[8, 1] - q[27, 1])) + 4)
+        cv2.ellipse(out, centre, (abs(axes[0]), abs(axes[1])), 0, 0, 360, HAND_COLOUR, -1,
+                    cv2.LINE_AA)
+    return out
+
+
+def write_avi(path: Path, fps: int, width: int, height: int, frames, track: np.ndarray) -> None:
+    """AVI with MPEG-4 video (XVID fourcc) and `track` (int16, samples x 2) as 16 kHz PCM.
+
+    `frames` yields BGR frames; audio goes in one-second chunks interleaved with the video."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="avi") as c:
+        vs = c.add_stream("mpeg4", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.bit_rate = 250_000
+        vs.codec_context.codec_tag = "XVID"
+        vs.codec_context.thread_count = 1
+        aus = c.add_stream("pcm_s16le", rate=SAMPLE_RATE, layout="stereo")
+        pos = 0
+        for i, img in enumerate(frames):
+            while pos < len(track) and pos <= (i + 1) * SAMPLE_RATE / fps:
+                chunk = np.ascontiguousarray(track[pos:pos + SAMPLE_RATE].reshape(1, -1))
+                af = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+                af.sample_rate, af.pts = SAMPLE_RATE, pos
+                for p in aus.encode(af):
+                    c.mux(p)
+                pos += SAMPLE_RATE
+            vf = av.VideoFrame.from_ndarray(img, format="bgr24")
+            vf.pts = i
+            for p in vs.encode(vf):
+                c.mux(p)
+        for p in vs.encode(None):
+            c.mux(p)
+        for p in aus.encode(None):
+            c.mux(p)
+
+
+def film(faces: dict, profiles: dict, wearer: str, turns: list[dict], audio: list[np.ndarray],
+         track: np.ndarray, fps: int, width: int, height: int, path: Path,
+         rng: np.random.Generator) -> int:
+    """Write the dialogue's AVI: the marker wearer on the left, the partner on the right."""
+    n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * fps))
+    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng) for g in "FM"}
+    gains = {g: (profiles[g].brows, profiles[g].corners, profiles[g].mouth) for g in "FM"}
+    left, right = wearer, "M" if wearer == "F" else "F"
+    half = width // 2
+    frame = np.empty((height, width, 3), np.uint8)
+
+    def frames():
+        for i in range(n):
+            frame[:, :half] = compose(faces[left], lines[left], i, gains[left], True)
+            frame[:, half:] = compose(faces[right], lines[right], i, gains[right], False)
+            yield frame
+
+    need = int(math.ceil(n / fps * SAMPLE_RATE))
+    if len(track) < need:
+        track = np.vstack([track, np.zeros((need - len(track), 2), np.int16)])
+    write_avi(path, fps, width, height, frames(), track[:need])
+    return n
