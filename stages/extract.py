@@ -75,7 +75,8 @@ def main(argv=None) -> int:
         modalities = extractors.REGISTRY[a.name][1]
         results = {m: extractors.unavailable_result(m, utts["utt_id"], absent) for m in modalities}
     else:
-        with Executor.from_params(prm, "features", paths={"data.root": root}) as executor:
+        paths = {"data.root": root} if ex.reads_root else None
+        with Executor.from_params(prm, "features", paths=paths) as executor:
             ex.executor = executor
             results = ex.extract(utts)
     for modality, res in results.items():

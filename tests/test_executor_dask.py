@@ -17,12 +17,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dask_jobs
 from conftest import make_project, run_stage, stage_env
+from empathic.dask_executor import DaskExecutor
 from empathic.errors import EmpathicError
-from empathic.executor import DaskExecutor, Executor, ProcessExecutor
+from empathic.executor import Executor, ProcessExecutor
 
 OUTPUTS = {"text": ["text"], "audio": ["audio"], "face": ["video", "landmarks"]}
 SMALL = {"features.text.batch_size": 8}      # several text tasks on the tiny corpus
@@ -143,6 +145,8 @@ def test_map_keeps_order_batches_and_loads_once_per_worker(dask_cluster):
         other = ex.map(dask_jobs.square, items[:4], progress=False,
                        initializer=dask_jobs.init, initargs=("b",))
         tuples = ex.map(dask_jobs.call_tuple, [(len, "abc"), (max, 1, 2)], progress=False)
+        table = np.arange(60.0).reshape(12, 5)           # one object in every item: sent once
+        rows = ex.map(dask_jobs.pick_row, [(table, i) for i in range(12)], progress=False)
         assert ex.resources_for("cuda") == {"GPU": 1} and ex.resources_for("auto") is None
         with pytest.raises(EmpathicError, match="GPU=1"):
             ex.map(dask_jobs.square, items, resources={"GPU": 1}, progress=False)
@@ -155,6 +159,11 @@ def test_map_keeps_order_batches_and_loads_once_per_worker(dask_cluster):
     assert all(len(s) == 1 for s in inits.values())          # no second load in a process
     assert all(label == "b" for _, _, label, _ in other)     # other args: loaded again
     assert tuples == [(len, "abc"), (max, 1, 2)]
+    assert [r[0] for r in rows] == [float(table[i].sum()) for i in range(12)]
+    seen = {}
+    for _, pid, obj in rows:
+        seen.setdefault(pid, set()).add(obj)
+    assert all(len(ids) == 1 for ids in seen.values())       # one copy per worker process
 
 
 def test_params_pick_the_executor(tmp_path):

@@ -42,6 +42,7 @@ class Result:
 class Extractor:
     name: str = ""
     version: str = "1"
+    reads_root: bool = True     # reads files under data.root (every Dask worker must see it)
 
     def __init__(self, params: dict, root: Path, workers: int, progress: bool = True,
                  executor: Executor | None = None):

@@ -112,6 +112,7 @@ def embed(model: str, texts: list[str], batch_size: int, executor: Executor | in
 class TextExtractor(Extractor):
     name = "text"
     version = "1"
+    reads_root = False          # the transcripts come from utterances.csv
 
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
         prm = {"features": {"text": self.params}}
