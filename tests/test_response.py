@@ -211,7 +211,8 @@ def test_stage_outputs_are_byte_identical_on_rerun(project, tmp_path, one_thread
     prm = dict(params(epochs=2, fusion="attention", seeds=2),
                split={"folds": ["Ses02"], "refit": False})
     tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
-    for run in ("a", "b"):
+    for run, workers in (("a", 1), ("b", 2)):      # in this process, then a pool of two
+        prm["tasks"]["workers"] = workers
         task = load_task("response", prm)
         runner.train(task, tables, bank, tmp_path / run / "models", tmp_path / run / "live",
                      progress=False)

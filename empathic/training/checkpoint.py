@@ -12,6 +12,7 @@ fold, and for graph networks the window and edge types.
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -38,15 +39,16 @@ def to_bytes(*, task: str, fold: dict, model: torch.nn.Module,
              input_scalers: dict[str, Scaler], target_scalers: dict[str, Scaler],
              params: dict, hparams: dict, info: dict) -> bytes:
     """The checkpoint's bytes (`info`: fit summary, row counts, graph window, ...)."""
-    state = {
+    # Plain values go through JSON: fresh objects with no sharing, so pickle writes the same
+    # bytes whichever process built them (shared objects would become memo references).
+    plain = json.loads(json.dumps({
         "format": FORMAT, "task": task, "fold": fold, "net": net_kind(model),
-        "model": model.config,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "input_names": input_names, "target_names": target_names,
+        "model": model.config, "input_names": input_names, "target_names": target_names,
         "input_scalers": {k: s.state() for k, s in input_scalers.items()},
         "target_scalers": {k: s.state() for k, s in target_scalers.items()},
-        "params": params, "hparams": hparams, "info": info,
-    }
+        "params": params, "hparams": hparams, "info": info}))
+    state = {**plain, "state_dict": {k: v.detach().cpu().clone()
+                                     for k, v in model.state_dict().items()}}
     buf = io.BytesIO()   # not torch.save(path): that names the zip's records after the file
     torch.save(state, buf)
     return buf.getvalue()
