@@ -306,3 +306,25 @@ def test_reference_face_and_displacement_model(project, tmp_path, one_thread):
     doc = evaluate.evaluate(task, tables, bank, tmp_path / "models", tmp_path / "m.json", None)
     assert set(doc["models"]) == {"fusion", "fusion_displacement"}
     assert "own_reference" in doc["baselines"] and "expr_cosine" in doc["models"]["fusion"]
+
+
+def test_training_on_dask_gives_the_local_bytes(project, tmp_path, dask_cluster, one_thread):
+    """(fold, seed) units on a real local Dask cluster: the checkpoints, curves and metrics are
+    the bytes of the in-process run (the client writes them)."""
+    root, _ = project
+    tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
+    for run, kind in (("local", "processes"), ("dask", "dask")):
+        prm = dict(params(epochs=2, seeds=2), split={"folds": ["Ses02", "Ses03"], "refit": False})
+        prm["tasks"].update(executor=kind, workers=1)
+        prm["dask"] = {"address": dask_cluster.scheduler_address, "n_workers": 0,
+                       "timeout_s": 10, "retries": 1, "resources": {}}
+        task = load_task("response", prm)
+        runner.train(task, tables, bank, tmp_path / run / "models", tmp_path / run / "live",
+                     progress=False)
+        evaluate.evaluate(task, tables, bank, tmp_path / run / "models", tmp_path / run / "m.json",
+                          None)
+    files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*")
+                   if p.is_file())
+    assert len(files) > 8
+    for f in files:
+        assert (tmp_path / "local" / f).read_bytes() == (tmp_path / "dask" / f).read_bytes(), f
