@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 from typing import Callable, Sequence
 
@@ -144,10 +145,27 @@ class ProcessExecutor(Executor):
                     bar.update(1)
                 return out
             ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
-            with ctx.Pool(min(self.workers, len(items)), initializer=initializer,
-                          initargs=initargs) as pool:
+            with ctx.Pool(min(self.workers, len(items)), initializer=_pool_worker_init,
+                          initargs=(initializer, initargs)) as pool:
                 out = []
                 for r in pool.imap(fn, items, chunksize=max(int(chunksize), 1)):
                     out.append(r)
                     bar.update(1)
                 return out
+
+
+def _pool_worker_init(initializer: Callable | None, initargs: tuple) -> None:
+    """A pool worker leaves interruptions to the parent: Ctrl-C (SIGINT to the whole process
+    group) is ignored here and the parent terminates the pool (SIGTERM: a quiet exit, no
+    traceback); on Linux a worker also dies with the process that forked it, so a parent killed
+    outright (SIGKILL) leaves no worker running on."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if initializer is not None:
+        initializer(*initargs)

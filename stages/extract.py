@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from empathic import cli, extractors, params as P, store
-from empathic.atomic import write_csv
+from empathic.atomic import recover, replace_together, write_csv
 from empathic.executor import Executor
 from empathic.errors import TooManyFailures
 from empathic.tables import load_utterances
@@ -28,12 +28,21 @@ from empathic.tables import load_utterances
 FEATURES_DIR = Path("features")
 
 
+def output_paths(modalities, out_dir: Path = FEATURES_DIR) -> list[Path]:
+    """Every file an extractor writes: <modality>.h5 and <modality>.failures.csv each."""
+    return [out_dir / f"{m}{ext}" for m in modalities for ext in (".h5", ".failures.csv")]
+
+
 def write_outputs(results: dict, out_dir: Path = FEATURES_DIR) -> None:
-    for modality, res in results.items():
-        store.write(out_dir / f"{modality}.h5", res.features)
-        failed = [u for u, ok in zip(res.features.ids, res.features.ok) if not ok]
-        rows = [(u, res.reasons.get(u, "unknown")) for u in failed]
-        write_csv(out_dir / f"{modality}.failures.csv", pd.DataFrame(rows, columns=["utt_id", "reason"]))
+    """All files of the run (face: video and landmarks, each with its failures manifest) are
+    replaced together: an interruption leaves every old file or every new one."""
+    with replace_together(output_paths(results, out_dir)) as tmps:
+        tmp = iter(tmps)
+        for modality, res in results.items():
+            store.write(next(tmp), res.features)
+            failed = [u for u, ok in zip(res.features.ids, res.features.ok) if not ok]
+            rows = [(u, res.reasons.get(u, "unknown")) for u in failed]
+            write_csv(next(tmp), pd.DataFrame(rows, columns=["utt_id", "reason"]))
 
 
 def check_failures(results: dict, max_failed: float,
@@ -59,6 +68,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
 
+    for line in recover(output_paths(extractors.REGISTRY[a.name][1], Path(a.out))):
+        print(f"extract {a.name}: {line} (left by an interrupted run)")
     prm = P.load()
     section = P.get(prm, f"features.{a.name}")
     workers = P.workers(prm)
