@@ -5,8 +5,11 @@ listener response (not a DVC stage; a command for new recordings).
     python -m stages.predict --video talk.avi --audio talk.wav --transcript talk.txt --side left
 
 Segments: the transcript's time stamps when --transcript is given (IEMOCAP transcription lines
-`<utt_id> [start-end]: text`, or a CSV with header `start,end,text`), else energy-based voice
-activity detection on the audio. Features: the registered extractors with the `features.*`
+`<utt_id> [start-end]: text`, or a CSV with header `start,end,text`), else voice activity
+detection on the audio (--vad: the Silero VAD network, packaged with its weights, by default;
+or the energy rule), and then the text comes from an offline speech recogniser (--asr:
+PocketSphinx's packaged US-English model by default; a local Whisper checkpoint with
+--asr-model; Vosk for Korean), marked `asr:<recogniser>` in the text_source column. Features: the registered extractors with the `features.*`
 sections of ./params.yaml, as in training. Models: every fold's checkpoint under models/<task>/
 (response, emotion, dimensional); the fold models' predictions are AVERAGED (an ensemble). A
 segment uses only models whose inputs it has: without a transcript there is no text, without a
@@ -17,7 +20,7 @@ face no video/landmarks (emotion falls back to the soft vote of its members that
 more during the segment (the one talking). Voice activity finds speech, not turns: turns that
 overlap or follow within --min-gap become one segment; a transcript gives the turns.
 
-Writes OUT/segments.csv (start, end, text, side, modalities, prob_<class>, emotion, valence,
+Writes OUT/segments.csv (start, end, text, text_source, side, modalities, prob_<class>, emotion, valence,
 arousal, dominance, status, notes, png) and OUT/segment_NNN.png (the speaker's face beside the
 predicted listener landmarks and the emotion probabilities).
 """
@@ -50,6 +53,17 @@ def main(argv=None) -> int:
                     help="tasks to run; one that cannot (e.g. its models need text and there is "
                          "no transcript) is an error (default: every task trained under --models; "
                          "those that cannot run are skipped with a warning)")
+    ap.add_argument("--vad", default=PR.VadConfig.method, choices=PR.VAD_METHODS,
+                    help="voice activity detection without a transcript: silero (a trained "
+                         "network, the default) or energy (a level threshold)")
+    ap.add_argument("--vad-threshold", type=float, default=PR.VadConfig.threshold,
+                    help="silero: speech probability that starts a segment (default 0.5)")
+    ap.add_argument("--asr", default="auto", choices=PR.RECOGNISERS,
+                    help="speech recognition for segments without a transcript (default auto: "
+                         "pocketsphinx for English, vosk for Korean when a model is installed)")
+    ap.add_argument("--asr-model", type=Path,
+                    help="--asr whisper / vosk: a local model folder (e.g. a downloaded "
+                         "openai/whisper-small saved with save_pretrained)")
     ap.add_argument("--min-gap", type=float, default=PR.VadConfig.min_gap,
                     help="voice activity: pauses shorter than this (s) do not split a segment")
     ap.add_argument("--min-speech", type=float, default=PR.VadConfig.min_speech,
@@ -61,13 +75,17 @@ def main(argv=None) -> int:
     prm = P.load()
     if a.min_gap < 0 or a.min_speech <= 0:
         raise EmpathicError("--min-gap must be >= 0 and --min-speech > 0")
+    if not 0 < a.vad_threshold < 1:
+        raise EmpathicError("--vad-threshold must be between 0 and 1")
     for what, path in (("video", a.video), ("transcript", a.transcript), ("audio", a.audio)):
         if path is not None and not path.is_file():
             raise EmpathicError(f"{what} file not found: {path}")
     out = a.out or Path("predictions") / a.video.stem
     req = PR.Request(video=a.video, out=out, transcript=a.transcript, audio=a.audio, side=a.side,
                      models_dir=a.models, metrics_dir=a.metrics, tasks=a.tasks,
-                     vad=PR.VadConfig(min_gap=a.min_gap, min_speech=a.min_speech),
+                     vad=PR.VadConfig(method=a.vad, threshold=a.vad_threshold,
+                                      min_gap=a.min_gap, min_speech=a.min_speech),
+                     asr=PR.AsrConfig(a.asr, str(a.asr_model) if a.asr_model else None),
                      draw=not a.no_png)
     table = PR.run(req, prm, workers=P.workers(prm), progress=not a.no_progress)
     counts = table["status"].value_counts().to_dict()

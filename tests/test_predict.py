@@ -115,7 +115,7 @@ def overlaps(a0, a1, b0, b1) -> bool:
 
 def test_video_with_audio_track_vad_and_auto_side(dialogue, tmp_path):
     d, truth, video, _, _ = dialogue
-    predict(d, "--video", video, "--out", tmp_path / "out", "--min-gap", 0.15)
+    predict(d, "--video", video, "--out", tmp_path / "out", "--min-gap", 0.15, "--asr", "none")
     seg = pd.read_csv(tmp_path / "out/segments.csv", keep_default_na=False)
     assert len(seg) >= 3
     # every true utterance is covered by a detected segment and vice versa
@@ -145,6 +145,29 @@ def test_video_with_audio_track_vad_and_auto_side(dialogue, tmp_path):
     assert all((tmp_path / "out" / p).is_file() for p in seg["png"])
 
 
+def test_no_flags_gives_complete_rows(dialogue, tmp_path):
+    """A video with its audio track and nothing else: voice activity finds the segments, the
+    packaged recogniser gives them text, so every task runs where a face is visible."""
+    d, truth, video, _, _ = dialogue
+    p = predict(d, "--video", video, "--out", tmp_path / "out", "--no-png")
+    assert "speech recognition (pocketsphinx)" in p.stdout
+    seg = pd.read_csv(tmp_path / "out/segments.csv", keep_default_na=False)
+    assert len(seg) >= 3
+    heard = seg["text"] != ""
+    assert heard.mean() >= 0.8
+    assert (seg.loc[heard, "text_source"] == "asr:pocketsphinx").all()
+    assert seg["transcript_id"].eq("").all()
+    with_face = seg["modalities"].str.contains("landmarks")
+    assert with_face.mean() > 0.8
+    ok = seg[seg["status"] == "ok"]
+    assert len(ok) >= 0.8 * (with_face & heard).sum() and len(ok) >= 2
+    assert ok["modalities"].str.startswith("text+audio").all()
+    assert ok["emotion"].isin(["neu", "hap", "ang", "sad"]).all()
+    assert ok["valence"].astype(float).between(0, 6).all()
+    assert ok["arousal"].astype(float).between(0, 6).all()
+    assert ok["listener_landmarks"].astype(str).eq("True").all()
+
+
 def test_transcript_gives_the_segments_and_text(dialogue, tmp_path):
     d, truth, _, silent, wav = dialogue
     lines = [f"{u.utt_id} [{u.start:08.4f}-{u.end:08.4f}]: {u.text}" for u in truth.itertuples()]
@@ -157,6 +180,7 @@ def test_transcript_gives_the_segments_and_text(dialogue, tmp_path):
     np.testing.assert_allclose(seg["start"], truth["start"], atol=1e-4)
     np.testing.assert_allclose(seg["end"], truth["end"], atol=1e-4)
     assert seg["text"].tolist() == truth["text"].tolist()
+    assert seg["text_source"].eq("transcript").all()
     assert seg["side"].tolist() == truth["side"].map({"L": "left", "R": "right"}).tolist()
     assert seg["modalities"].str.startswith("text+audio").all()
     v = seg["valence"].astype(float)
@@ -182,7 +206,8 @@ def test_no_face_gives_audio_only_predictions(dialogue, tmp_path):
                 c.mux(p)
         for p in s.encode(None):
             c.mux(p)
-    predict(d, "--video", blank, "--audio", wav, "--out", tmp_path / "out", "--no-png")
+    predict(d, "--video", blank, "--audio", wav, "--out", tmp_path / "out", "--no-png",
+            "--asr", "none")
     seg = pd.read_csv(tmp_path / "out/segments.csv", keep_default_na=False)
     assert (seg["modalities"] == "audio").all()
     assert seg["notes"].str.contains("no face").all()
@@ -205,7 +230,7 @@ def test_clear_errors(dialogue, tmp_path):
     bad.write_text("not a video")
     p = predict(d, "--video", bad, check=False)
     assert p.returncode == 2 and "cannot read video" in p.stderr
-    p = predict(d, "--video", video, "--tasks", "dimensional", check=False)
+    p = predict(d, "--video", video, "--tasks", "dimensional", "--asr", "none", check=False)
     assert p.returncode == 2 and "tasks.dimensional.inputs" in p.stderr
     junk = tmp_path / "junk.txt"
     junk.write_text("hello\n")
@@ -223,19 +248,18 @@ class FoldModel:
 
 
 def test_model_choice_follows_the_available_modalities():
-    members = {"text": ["text"], "audio": ["audio"], "video": ["video"],
-               "early": ["text", "audio", "video"]}
+    members = {"text_only": ["text"], "audio_only": ["audio"], "video_only": ["video"],
+               "early_fusion": ["text", "audio", "video"]}
     ens = {n: PR.Ensemble("emotion", n, [FoldModel(i)], True) for n, i in members.items()}
     ms = PR.ModelSet(response=PR.Ensemble("response", "response", [FoldModel(["text", "audio"])]),
-                     emotion=ens, emotion_best="early", emotion_members=list(members))
-    assert [e.name for e in ms.emotion_choice({"text", "audio", "video"})] == ["early"]
-    assert [e.name for e in ms.emotion_choice({"audio", "video"})] == ["audio", "video"]
+                     emotion=ens, emotion_best="early_fusion", emotion_members=list(members))
+    assert [e.name for e in ms.emotion_choice({"text", "audio", "video"})] == ["early_fusion"]
+    assert [e.name for e in ms.emotion_choice({"audio", "video"})] == ["audio_only", "video_only"]
+    assert PR.describe(ms.emotion_choice({"audio", "video"})) == "soft vote of audio_only + video_only"
     assert ms.emotion_choice({"landmarks"}) == []
     why = PR.never_runnable(ms, have_text=False)
     assert list(why) == ["response"] and "tasks.response.inputs" in why["response"]
     assert PR.never_runnable(ms, have_text=True) == {}
-    assert [PR.entry_to_member(e) for e in ("early_fusion", "audio_only", "phase2", "soft_vote")] \
-        == ["early", "audio", "phase2", None]
 
 
 def test_read_transcript_formats(tmp_path):
@@ -262,6 +286,6 @@ def test_detect_speech_finds_bursts():
         i = np.arange(int(a * SR), int(b * SR))
         x[i] += 0.3 * np.sin(2 * np.pi * 220 * i / SR)
     x[5 * SR:5 * SR + 800] += 0.3                           # 50 ms click: dropped
-    segs = PR.detect_speech(x, SR)
+    segs = PR.detect_speech(x, SR, PR.VadConfig(method="energy"))
     assert len(segs) == 2
     np.testing.assert_allclose([(s.start, s.end) for s in segs], [(0.5, 2.2), (3.0, 4.5)], atol=0.1)

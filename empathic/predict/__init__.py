@@ -5,8 +5,10 @@ The steps of `python -m stages.predict` (each a function here):
 1. audio: the video's own audio track (decoded with PyAV, mixed to mono, resampled to
    ``features.audio.sample_rate``) or a separate file (``--audio``);
 2. segments: the transcript's time stamps when one is given (IEMOCAP transcription lines
-   ``<utt_id> [start-end]: text``, or a CSV with columns ``start,end,text``), else energy-based
-   voice activity detection (:func:`segments.detect_speech`);
+   ``<utt_id> [start-end]: text``, or a CSV with columns ``start,end,text``), else voice
+   activity detection (:func:`segments.detect_speech`: the Silero VAD network, or an energy
+   rule), whose segments get their text from an offline speech recogniser (:mod:`asr`;
+   ``text_source`` in segments.csv says ``asr:<recogniser>``);
 3. features: each segment's audio is written to a temporary wav and the segments become a small
    utterances table (``wav``, ``video`` = the input video, ``video_side``, ``start``, ``end``,
    ``text``) that the REGISTERED extractors read with the params sections of params.yaml, so the
@@ -27,7 +29,7 @@ The steps of `python -m stages.predict` (each a function here):
    from the segment's middle frame beside the predicted listener landmarks and the emotion
    probabilities).
 
-Modules: ``segments`` (transcripts, voice activity), ``media`` (audio and frames of the input),
+Modules: ``segments`` (transcripts, voice activity), ``asr`` (speech recognition), ``media`` (audio and frames of the input),
 ``features`` (the registered extractors on the segments, side choice), ``models`` (fold
 ensembles of each task and their predictions), ``rendering`` (the PNGs); this module runs them.
 """
@@ -44,20 +46,23 @@ from .. import extractors
 from .. import params as P
 from ..atomic import write_csv
 from ..errors import EmpathicError
+from .asr import RECOGNISERS, AsrConfig, resolve, transcribe
 from .features import (MODALITY_EXTRACTOR, SIDES, choose_sides, mouth_motion, run_extractors,
                        segment_features, utterance_rows, write_segment_wavs)
 from .media import check_video, grab_frames, load_audio
-from .models import (TASKS, Ensemble, ModelSet, Predictions, describe, entry_to_member,
-                     never_runnable, predict_segments)
+from .models import (TASKS, Ensemble, ModelSet, Predictions, describe, never_runnable,
+                     predict_segments)
 from .rendering import draw_all, draw_segment, face_crop
-from .segments import Segment, VadConfig, detect_speech, frame_db, read_transcript
+from .segments import (VAD_METHODS, Segment, VadConfig, detect_speech, energy_speech, frame_db,
+                       read_transcript, silero_speech)
 
-__all__ = ["MODALITY_EXTRACTOR", "SIDES", "TASKS", "Ensemble", "ModelSet", "Predictions",
-           "Request", "Segment", "VadConfig", "check_video", "choose_sides", "describe",
-           "detect_speech", "draw_all", "draw_segment", "entry_to_member", "face_crop",
-           "frame_db", "grab_frames", "load_audio", "mouth_motion", "never_runnable",
-           "predict_segments", "read_transcript", "run", "run_extractors", "segment_features",
-           "segments_table", "trained_tasks", "utterance_rows", "write_segment_wavs"]
+__all__ = ["AsrConfig", "RECOGNISERS", "Ensemble", "MODALITY_EXTRACTOR", "ModelSet", "Predictions", "Request", "SIDES",
+           "Segment", "TASKS", "VAD_METHODS", "VadConfig", "check_video", "choose_sides",
+           "describe", "detect_speech", "draw_all", "draw_segment", "energy_speech",
+           "face_crop", "frame_db", "grab_frames", "load_audio",
+           "mouth_motion", "never_runnable", "predict_segments", "read_transcript", "run",
+           "run_extractors", "segment_features", "segments_table", "silero_speech",
+           "trained_tasks", "utterance_rows", "write_segment_wavs"]
 
 
 @dataclass
@@ -71,7 +76,23 @@ class Request:
     metrics_dir: Path = Path("metrics")
     tasks: list[str] | None = None       # None: every task trained under models_dir
     vad: VadConfig = VadConfig()
+    asr: AsrConfig = AsrConfig()
     draw: bool = True
+
+
+def recognise(segs: list[Segment], x: np.ndarray, sr: int, cfg: AsrConfig, corpus: str,
+              log=print) -> None:
+    """Fill each segment's text by speech recognition (marked in `source`)."""
+    method, note = resolve(cfg, corpus)
+    if note:
+        log(f"warning: {note}")
+    if method == "none":
+        return
+    texts = transcribe(x, sr, [(s.start, s.end) for s in segs], method, cfg.model)
+    for s, t in zip(segs, texts):
+        s.text, s.source = t, f"asr:{method}"
+    log(f"speech recognition ({method}): words in {sum(bool(t) for t in texts)} of "
+        f"{len(segs)} segments")
 
 
 def trained_tasks(models_dir: Path) -> list[str]:
@@ -93,21 +114,25 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     x = load_audio(req.video, req.audio, sr)
     if segs is None:
         segs = detect_speech(x, sr, req.vad)
-        log(f"voice activity: {len(segs)} speech segments in {len(x) / sr:.1f} s of audio")
+        log(f"voice activity ({req.vad.method}): {len(segs)} speech segments in "
+            f"{len(x) / sr:.1f} s of audio")
         if not segs:
             raise EmpathicError(f"no speech found in the audio of {req.video} (silent track?)")
     else:
         log(f"transcript: {len(segs)} segments")
+    corpus = str(P.get(prm, "data.corpus", "iemocap"))
+    if req.transcript is None:
+        recognise(segs, x, sr, req.asr, corpus, log)
     have_text = any(s.text for s in segs)
     skip = never_runnable(ms, have_text)
     for why in skip.values():
         log(f"warning: {why}")
     if skip and (req.tasks or len(skip) == len(ms.tasks())):   # asked for, or nothing left
         raise EmpathicError("; ".join(skip.values()))
-    names = [e for e in ("text", "audio", "face")
-             if e != "text" or (have_text and "text" in ms.needed_modalities())]
+    needed = ms.needed_modalities()
+    names = [e for e in ("text", "audio", "face", "ssl")
+             if (e != "text" or (have_text and "text" in needed)) and (e != "ssl" or e in needed)]
     sides = SIDES if req.side == "auto" else (req.side,)
-    corpus = str(P.get(prm, "data.corpus", "iemocap"))
     with tempfile.TemporaryDirectory(prefix="empathic-predict-") as tmp:
         wavs = write_segment_wavs(x, sr, segs, Path(tmp))
         utts = utterance_rows(segs, wavs, req.video, sides, corpus)
@@ -132,6 +157,7 @@ def segments_table(segs, rows, sides, side_notes, pred: Predictions,
         "segment": [f"seg{i:03d}" for i in range(n)],
         "start": [s.start for s in segs], "end": [s.end for s in segs],
         "transcript_id": [s.ref for s in segs], "text": [s.text for s in segs],
+        "text_source": [s.source if s.text else "" for s in segs],
         "side": [sides[r % len(sides)] if r >= 0 else "" for r in rows],
         "modalities": pred.modalities,
     })

@@ -14,7 +14,8 @@ from ..tables import UTTERANCE_COLUMNS
 from .segments import Segment
 
 SIDES = ("left", "right")
-MODALITY_EXTRACTOR = {"text": "text", "audio": "audio", "video": "face", "landmarks": "face"}
+MODALITY_EXTRACTOR = {"text": "text", "audio": "audio", "video": "face", "landmarks": "face",
+                      "ssl": "ssl"}
 MOUTH_OPEN = "mouth_open"           # landmarks frame column that --side auto compares
 
 

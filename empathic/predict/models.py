@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Ensemble:
-    """One model kind over folds (same inputs); `predict` averages the fold models' outputs
+    """One model over folds and seeds (same inputs); `predict` averages the checkpoints' outputs
     (class probabilities for classifiers, values otherwise)."""
 
     task: str
@@ -45,27 +44,12 @@ class Ensemble:
                 for t in outs[0]}
 
 
-def _load_all(paths: list[Path], task: str, name: str, classify: bool = False) -> Ensemble:
-    from ..training.checkpoint import load_model
-    models = [load_model(p, "cpu") for p in paths]
+def _ensemble(models: list, task: str, name: str, classify: bool = False) -> Ensemble:
     kinds = {tuple(m.inputs) for m in models}
     if len(kinds) > 1:
-        raise EmpathicError(f"models/{task}: fold models of '{name}' have different inputs "
+        raise EmpathicError(f"models/{task}: the checkpoints of '{name}' have different inputs "
                             f"{sorted(kinds)}; run `dvc repro train@{task}`")
     return Ensemble(task, name, models, classify)
-
-
-_ENTRY = re.compile(r"^(.+)_only$")
-
-
-def entry_to_member(entry: str) -> str | None:
-    """metrics/emotion.json model entry -> checkpoint stem (None for decision fusion)."""
-    if entry == "early_fusion":
-        return "early"
-    if entry in ("phase1", "phase2"):
-        return entry
-    m = _ENTRY.match(entry)
-    return m.group(1) if m else None
 
 
 @dataclass
@@ -74,40 +58,30 @@ class ModelSet:
 
     response: Ensemble | None = None
     dimensional: Ensemble | None = None
-    emotion: dict[str, Ensemble] = field(default_factory=dict)   # member stem -> ensemble
-    emotion_best: str | None = None       # the stem selected on validation, if a checkpoint
+    emotion: dict[str, Ensemble] = field(default_factory=dict)   # model name -> ensemble
+    emotion_best: str | None = None       # the model selected on validation, if a checkpoint
     emotion_members: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, models_dir: Path, metrics_dir: Path, tasks: list[str]) -> "ModelSet":
+        """Each task's models (every fold and seed) as the training package lays them out:
+        response and dimensional use the model selected on validation (metrics/<task>.json)."""
+        from ..training import inference
         ms = cls()
         for task in tasks:
-            d = models_dir / task
+            models = inference.load(models_dir, task)
+            best = _best(metrics_dir / f"{task}.json")
             if task == "emotion":
-                ms._load_emotion(d, metrics_dir / "emotion.json")
+                for name, m in models.items():
+                    ms.emotion[name] = _ensemble(m, task, name, classify=True)
+                members = inference.decision_members(models_dir, task)
+                ms.emotion_members = [m for m in members if m in ms.emotion] or \
+                    [n for n in ms.emotion if not n.startswith("phase")]
+                ms.emotion_best = best if best in ms.emotion else None
                 continue
-            paths = sorted(d.glob("*.pt"))
-            if not paths:
-                raise EmpathicError(f"no trained {task} models in {d} (run `dvc repro` first)")
-            setattr(ms, task, _load_all(paths, task, task))
+            name = best if best in models else next(iter(models))
+            setattr(ms, task, _ensemble(models[name], task, name))
         return ms
-
-    def _load_emotion(self, d: Path, metrics: Path) -> None:
-        folds = sorted(p for p in d.glob("*") if p.is_dir() and any(p.glob("*.pt")))
-        if not folds:
-            raise EmpathicError(f"no trained emotion models in {d} (run `dvc repro` first)")
-        stems = sorted(set.intersection(*({p.stem for p in f.glob("*.pt")} for f in folds)))
-        for stem in stems:
-            self.emotion[stem] = _load_all([f / f"{stem}.pt" for f in folds], "emotion", stem,
-                                           classify=True)
-        fusion = folds[0] / "fusion.json"
-        members = json.loads(fusion.read_text())["members"] if fusion.is_file() else []
-        self.emotion_members = [m for m in members if m in self.emotion] or \
-            [s for s in stems if not s.startswith("phase")]
-        if metrics.is_file():
-            best = json.loads(metrics.read_text()).get("best")
-            stem = entry_to_member(best) if isinstance(best, str) else None
-            self.emotion_best = stem if stem in self.emotion else None
 
     def tasks(self) -> list[str]:
         return [t for t in TASKS if (self.emotion if t == "emotion" else getattr(self, t))]
@@ -137,10 +111,16 @@ class ModelSet:
                         f"features.{MODALITY_EXTRACTOR[m]} changed since training; run `dvc repro`")
 
 
+def _best(metrics: Path) -> str | None:
+    if not metrics.is_file():
+        return None
+    best = json.loads(metrics.read_text()).get("best")
+    return best if isinstance(best, str) else None
+
+
 def describe(ens: list[Ensemble]) -> str:
     """The emotion model(s) used, named as in metrics/emotion.json (audio_only, early_fusion)."""
-    from ..training.tasks.emotion import entry_name
-    names = [e.name if e.name.startswith("phase") else entry_name(e.name) for e in ens]
+    names = [e.name for e in ens]
     return names[0] if len(names) == 1 else "soft vote of " + " + ".join(names)
 
 

