@@ -9,7 +9,7 @@ export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test venv bench clean lock
+.PHONY: run test venv bench clean lock plots
 
 # The environment comes from requirements.lock: every package at an exact version, so two
 # installs a month apart are the same. `make lock` regenerates it from requirements.txt.
@@ -37,6 +37,11 @@ run: $(STAMP)
 	$(BIN)/python -m stages.check
 	$(BIN)/dvc repro
 	$(BIN)/python -m stages.report --readme README.md
+
+# Learning curves and figures in dvc_plots/index.html, drawn offline (vega inlined, no CDN).
+plots: $(STAMP)
+	$(BIN)/python -m stages.plots_template
+	$(BIN)/dvc plots show --html-template $(CURDIR)/.dvc/tmp/plots_offline.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
