@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".numba_cache"))
 
 import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
 
 from empathic import params as P  # noqa: E402
 from empathic.corpora.iemocap import read_iemocap  # noqa: E402
+from empathic.extractors.audio import load_audio  # noqa: E402
 from empathic.predict.segments import VadConfig, detect_speech  # noqa: E402
 
 SR = 16000
@@ -58,12 +58,10 @@ def dialogue_audio(root: Path, rows) -> np.ndarray:
     session = rows.iloc[0]["wav"].split("/")[0]
     wav = root / session / "dialog" / "wav" / f"{dialog}.wav"
     if wav.is_file():
-        from empathic.extractors.audio import load_audio
         return load_audio(wav, SR).astype(np.float32)
     n = int((rows["end"].max() + 1.0) * SR)
     x = np.zeros(n, np.float32)
     for _, u in rows.iterrows():
-        from empathic.extractors.audio import load_audio
         y = load_audio(root / u["wav"], SR).astype(np.float32)
         a = int(round(u["start"] * SR))
         y = y[:max(0, n - a)]
