@@ -30,7 +30,7 @@ def load(path: str | os.PathLike | None = None, complete: bool = False) -> dict:
         raise ParamError(f"{p}: not valid YAML: {e}".replace("\n", " ")) from None
     if not isinstance(data, dict):
         raise ParamError(f"{p}: top level must be a mapping")
-    from .schema import check      # pydantic loads in ~0.1 s: only when params are read
+    from .params_check import check      # pydantic loads in ~0.1 s: only when params are read
     check(data, source=str(p), complete=complete)
     return data
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_stage
-from empathic import params as P, schema
+from empathic import params as P, params_check, schema
 from empathic.errors import ParamError
 
 REPO_PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -38,7 +38,7 @@ def test_bad_yaml_and_missing_file(tmp_path):
 
 
 def test_repository_params_validate_complete():
-    checked = schema.check(copy.deepcopy(REPO_PARAMS), complete=True)
+    checked = params_check.check(copy.deepcopy(REPO_PARAMS), complete=True)
     assert checked is not None and checked.tasks.emotion.epochs == REPO_PARAMS["tasks"]["emotion"]["epochs"]
     assert P.load(REPO / "params.yaml", complete=True) == REPO_PARAMS
 
@@ -67,7 +67,7 @@ def test_unknown_key_names_the_closest_valid_one(dotted, rename, hint):
     bad = dotted.rpartition(".")[0] + "." + rename if "." in dotted else rename
     for complete in (False, True):
         with pytest.raises(ParamError) as e:
-            schema.check(edited(dotted, rename=rename), complete=complete)
+            params_check.check(edited(dotted, rename=rename), complete=complete)
         assert str(e.value) == f"params.yaml: unknown key '{bad}' (did you mean '{hint}'?)"
 
 
@@ -85,16 +85,16 @@ def test_unknown_key_names_the_closest_valid_one(dotted, rename, hint):
 ])
 def test_bad_value_names_the_dotted_key(dotted, value, match):
     with pytest.raises(ParamError, match=match):
-        schema.check(edited(dotted, value))
+        params_check.check(edited(dotted, value))
 
 
 def test_absent_keys_left_to_the_reader_unless_complete():
     prm = {"sample": {"out": "out", "turns_per_dialog": 8}}
-    assert schema.check(prm) is None
+    assert params_check.check(prm) is None
     with pytest.raises(ParamError, match="missing param '(base|sample.dialogs_per_session)'"):
-        schema.check(prm, complete=True)
+        params_check.check(prm, complete=True)
     with pytest.raises(ParamError, match="^params.yaml: missing param 'data.root'$"):
-        schema.check({**REPO_PARAMS, "data": {"corpus": "iemocap"}}, complete=True)
+        params_check.check({**REPO_PARAMS, "data": {"corpus": "iemocap"}}, complete=True)
 
 
 def test_schema_choices_match_the_code():
