@@ -15,7 +15,6 @@ import torch
 
 from .. import labels as lbl
 from .. import params as P
-from ..errors import ParamError
 from ..nets.losses import LOSSES, make_loss
 from ..scoring import classification as cls
 from ..scoring.plots_cls import confusion_png
@@ -51,16 +50,9 @@ class ClassificationTask(Task):
     def head_dims(self, rows: Rows) -> dict[str, int]:
         return {TARGET: len(self.classes)}
 
-    def class_counts(self, train: Rows) -> np.ndarray:
-        counts = np.bincount(train.Y[TARGET], minlength=len(self.classes))
-        empty = [c for c, n in zip(self.classes, counts) if n == 0]
-        if empty:
-            raise ParamError(f"param '{self.key}.classes': {empty} have no training example "
-                             f"in this fold; drop them or merge them into another class")
-        return counts
-
     def objective(self, train: Rows):
-        crit = make_loss(self.loss_kind, self.class_counts(train), self.beta)
+        counts = np.bincount(train.Y[TARGET], minlength=len(self.classes))
+        crit = make_loss(self.loss_kind, counts, self.beta)
 
         def loss(out: dict[str, torch.Tensor], y: dict[str, torch.Tensor]) -> torch.Tensor:
             return crit.to(out[TARGET].device)(out[TARGET], y[TARGET])
