@@ -50,3 +50,22 @@ def test_pairs_stage_counts_out_of_range_vad_and_unknown_codes(tmp_path, repo):
             f"(e.g. {turns[0].utt}=0)") in out
     assert f"1 utterances with arousal outside 1-5 (e.g. {turns[1].utt}=6.5)" in out
     assert "iemocap: warning: 1 utterances with emotion codes iemocap does not document: 'bor' x1" in out
+
+
+def test_train_with_an_empty_class_is_one_line(tmp_path, repo):
+    """`classes: [..., xyz]` used to train and report recall 0 for xyz; now the stage stops
+    before training with one line naming the param, and writes no model."""
+    import yaml
+
+    import synthetic
+    from conftest import run_stage
+
+    synthetic.write(synthetic.generate(n_pairs=40, sessions=3, dims={"text": 8, "audio": 8,
+                                                                     "video": 8}, seed=0), tmp_path)
+    prm = yaml.safe_load((repo / "params.yaml").read_text())
+    prm["tasks"]["emotion"]["classes"] = ["neu", "hap", "ang", "sad", "xyz"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(prm, sort_keys=False))
+    p = run_stage(["stages.train", "emotion", "--no-progress"], tmp_path, check=False)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith("error: param 'tasks.emotion.classes': no utterance is labelled xyz")
+    assert p.stderr.count("\n") == 1 and not (tmp_path / "models").exists()
