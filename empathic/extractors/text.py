@@ -19,6 +19,7 @@ An empty or blank transcript is a failed row ("empty transcript").
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import params as P
-from ..errors import EmpathicError
+from ..errors import EmpathicError, ParamError
 from ..executor import Executor, ProcessExecutor, limit_threads
 from ..store import Features
 from . import Extractor, Result, e5, register
@@ -108,6 +109,26 @@ def embed(model: str, texts: list[str], batch_size: int, executor: Executor | in
     return emb
 
 
+@dataclass(frozen=True)
+class Config:
+    """`features.text`: the sentence model (auto, a packaged name, a local directory or a hub
+    id) and the sentences per batch."""
+
+    model: str
+    batch_size: int
+
+
+def config_from(section: dict) -> Config:
+    """Validate the `features.text` params section (errors name the param)."""
+    prm = {"features": {"text": section}}
+    model = P.get(prm, "features.text.model")
+    if not isinstance(model, str) or not model.strip():
+        raise ParamError(f"param 'features.text.model' is {model!r}; expected auto, a model name, "
+                         f"a local directory or a hub id")
+    return Config(model=model, batch_size=P.number(prm, "features.text.batch_size", lo=1,
+                                                   integer=True))
+
+
 @register
 class TextExtractor(Extractor):
     name = "text"
@@ -115,9 +136,8 @@ class TextExtractor(Extractor):
     reads_root = False          # the transcripts come from utterances.csv
 
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
-        prm = {"features": {"text": self.params}}
-        model = resolve_model(str(P.get(prm, "features.text.model")), utts)
-        batch_size = P.number(prm, "features.text.batch_size", lo=1, integer=True)
+        cfg = config_from(self.params)
+        model, batch_size = resolve_model(cfg.model, utts), cfg.batch_size
         ids = list(utts["utt_id"])
         texts = [str(t).strip() for t in utts["text"]]
         ok = np.array([bool(t) for t in texts], bool)

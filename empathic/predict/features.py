@@ -14,8 +14,9 @@ from ..tables import UTTERANCE_COLUMNS
 from .segments import Segment
 
 SIDES = ("left", "right")
-MODALITY_EXTRACTOR = {"text": "text", "audio": "audio", "video": "face", "landmarks": "face",
-                      "ssl": "ssl"}
+# modality -> the extractor that writes it (the registry says so once; no physiology in a video)
+MODALITY_EXTRACTOR = {m: name for name, (_, mods) in extractors.REGISTRY.items() for m in mods
+                      if name != "physio"}
 MOUTH_OPEN = "mouth_open"           # landmarks frame column that --side auto compares
 
 
