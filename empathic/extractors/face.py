@@ -40,6 +40,7 @@ from ..executor import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 from . import facegeom as G
+from .facegeom import FaceTracker
 
 MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
 END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of its video
@@ -134,70 +135,6 @@ def _init_worker(cfg: FaceConfig, model: str | None = None) -> None:
     cv2.setNumThreads(1)
     _W.update(cfg=cfg, detector=dlib.get_frontal_face_detector(),
               predictor=dlib.shape_predictor(model or str(predictor_path())))
-
-
-class FaceTracker:
-    """The face of one utterance, frame after frame: detect every k-th frame, track between."""
-
-    def __init__(self, cfg: FaceConfig, detector, predictor):
-        self.cfg, self.detector, self.predictor = cfg, detector, predictor
-        self.box = None          # dlib.rectangle for the next frame, None = detect
-        self.since = 0           # frames since the last detection
-        self.anchor = None       # (box centre, box size, landmark centroid, landmark scale)
-        self.corr = None         # dlib.correlation_tracker (track: correlation)
-        self.shape = None        # dlib.full_object_detection of the last face found
-
-    def detect(self, img: np.ndarray):
-        """Largest face of `img` (on a copy scaled by detect_scale), or None."""
-        s = self.cfg.detect_scale
-        small = img if s == 1 else cv2.resize(
-            img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
-            interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-        rects = self.detector(small, 0)
-        if not rects:
-            return None
-        r = max(rects, key=lambda r: (r.width() * r.height(), -r.top(), -r.left()))
-        return dlib.rectangle(round(r.left() / s), round(r.top() / s),
-                              round(r.right() / s), round(r.bottom() / s))
-
-    def step(self, img: np.ndarray):
-        """Landmarks (68, 2) float64 in `img` pixels, or None when no face is found."""
-        if self.box is None or self.since >= self.cfg.detect_every:
-            box = self.detect(img)
-            if box is None:
-                self.box = None
-                return None
-            self.since = 0
-            if self.cfg.track == "correlation":
-                self.corr = dlib.correlation_tracker()
-                self.corr.start_track(img, box)
-        elif self.cfg.track == "correlation":
-            self.corr.update(img)
-            r = self.corr.get_position()
-            box = dlib.rectangle(round(r.left()), round(r.top()), round(r.right()),
-                                 round(r.bottom()))
-        else:
-            box = self.box
-        shape = self.predictor(img, box)
-        pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
-        self._follow(box, pts)
-        self.shape = shape
-        return pts
-
-    def _follow(self, box, pts: np.ndarray) -> None:
-        """Box for the next frame: the detection box moved and scaled with the head (the rigid
-        landmarks: nose and eye corners), not with the expression (an open jaw)."""
-        rigid = pts[G.RIGID]
-        c = rigid.mean(axis=0)
-        s = np.sqrt(((rigid - c) ** 2).sum(axis=1).mean())
-        if self.since == 0:
-            centre = np.array([(box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2])
-            self.anchor = (centre, np.array([box.width(), box.height()], float), c, s)
-        self.since += 1
-        a_centre, a_size, a_c, a_s = self.anchor
-        centre, half = a_centre + (c - a_c), a_size * (s / a_s) / 2
-        lo, hi = np.round(centre - half).astype(int), np.round(centre + half).astype(int)
-        self.box = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
 
 
 def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:

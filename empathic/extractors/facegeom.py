@@ -1,4 +1,4 @@
-"""Geometry of the 68 dlib face landmarks: alignment to a canonical shape, expression measures.
+"""Geometry of the 68 dlib face landmarks: alignment, expression measures, and the face tracker.
 
 Alignment is a similarity (Procrustes: translation, scale, in-plane rotation, no reflection)
 fitted per frame on the RIGID points (nose and eye corners) and applied to all 68 points, so
@@ -146,3 +146,74 @@ def analyse(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def point_names() -> list[str]:
     """Names of flattened (68, 2) points: x00, y00, x01, y01, ..."""
     return [f"{c}{i:02d}" for i in range(N_POINTS) for c in "xy"]
+
+
+class FaceTracker:
+    """The face of one utterance, frame after frame: detect every k-th frame, track between.
+
+    `cfg` has detect_scale, detect_every and track (the face extractor's config); dlib and
+    OpenCV are imported on first use, so importing this module stays light."""
+
+    def __init__(self, cfg, detector, predictor):
+        self.cfg, self.detector, self.predictor = cfg, detector, predictor
+        self.box = None          # dlib.rectangle for the next frame, None = detect
+        self.since = 0           # frames since the last detection
+        self.anchor = None       # (box centre, box size, landmark centroid, landmark scale)
+        self.corr = None         # dlib.correlation_tracker (track: correlation)
+        self.shape = None        # dlib.full_object_detection of the last face found
+
+    def detect(self, img: np.ndarray):
+        """Largest face of `img` (on a copy scaled by detect_scale), or None."""
+        import cv2
+        import dlib
+        s = self.cfg.detect_scale
+        small = img if s == 1 else cv2.resize(
+            img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
+            interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        rects = self.detector(small, 0)
+        if not rects:
+            return None
+        r = max(rects, key=lambda r: (r.width() * r.height(), -r.top(), -r.left()))
+        return dlib.rectangle(round(r.left() / s), round(r.top() / s),
+                              round(r.right() / s), round(r.bottom() / s))
+
+    def step(self, img: np.ndarray):
+        """Landmarks (68, 2) float64 in `img` pixels, or None when no face is found."""
+        import dlib
+        if self.box is None or self.since >= self.cfg.detect_every:
+            box = self.detect(img)
+            if box is None:
+                self.box = None
+                return None
+            self.since = 0
+            if self.cfg.track == "correlation":
+                self.corr = dlib.correlation_tracker()
+                self.corr.start_track(img, box)
+        elif self.cfg.track == "correlation":
+            self.corr.update(img)
+            r = self.corr.get_position()
+            box = dlib.rectangle(round(r.left()), round(r.top()), round(r.right()),
+                                 round(r.bottom()))
+        else:
+            box = self.box
+        shape = self.predictor(img, box)
+        pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        self._follow(box, pts)
+        self.shape = shape
+        return pts
+
+    def _follow(self, box, pts: np.ndarray) -> None:
+        """Box for the next frame: the detection box moved and scaled with the head (the rigid
+        landmarks: nose and eye corners), not with the expression (an open jaw)."""
+        import dlib
+        rigid = pts[RIGID]
+        c = rigid.mean(axis=0)
+        s = np.sqrt(((rigid - c) ** 2).sum(axis=1).mean())
+        if self.since == 0:
+            centre = np.array([(box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2])
+            self.anchor = (centre, np.array([box.width(), box.height()], float), c, s)
+        self.since += 1
+        a_centre, a_size, a_c, a_s = self.anchor
+        centre, half = a_centre + (c - a_c), a_size * (s / a_s) / 2
+        lo, hi = np.round(centre - half).astype(int), np.round(centre + half).astype(int)
+        self.box = dlib.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
