@@ -10,9 +10,8 @@ Writes ``features/physio.h5``:
              intervals: the IBI stream (KEMDy20), or R-peaks detected in the ECG (KEMDy19,
              detected once per recording: 5-20 Hz band-pass, squared, peaks >= 0.3 s apart;
              intervals outside 0.3-2 s are dropped as artefacts);
-- ``frames``: the segment's samples of each signal linearly interpolated onto ``rate`` frames a
-  second (bin centres over the segment; heart rate as 60 / IBI at each beat), ``frame_names``
-  the signal names; attribute ``frame_rate``.
+- ``frames``: each signal's samples interpolated onto ``rate`` frames a second (bin centres;
+  heart rate as 60 / IBI at each beat), ``frame_names`` the signals; attribute ``frame_rate``.
 
 Which samples belong to a segment: KEMDy20 rows carry the id of the segment being spoken (the
 ``utt_id``); KEMDy19 segments give their start/end on each signal's own clock (reader columns
@@ -25,8 +24,8 @@ Signal files (see `read_stream`): header lines (E4's start time and sample rate,
 rows of numbers with an optional segment id; the timestamp is the last number.
 
 A segment fails (NaN, with a reason) when a signal's file is missing or unreadable, when the
-KEMDy19 annotation gives no start/end for it on a signal's clock, or when it has fewer than ``min_samples`` EDA/TEMP samples or ``min_ibis`` inter-beat intervals: values are
-never filled in. Sessions run in parallel on ``features.workers`` processes.
+KEMDy19 annotation gives no start/end for it on a signal's clock, or when it has fewer than
+``min_samples`` EDA/TEMP samples or ``min_ibis`` intervals. Sessions run in parallel.
 """
 from __future__ import annotations
 
@@ -50,6 +49,7 @@ POOLED = {"eda": ["eda_level", "eda_slope", "eda_peaks_per_s"],
           "temp": ["temp_mean", "temp_slope"],
           "hr": ["hr_mean", "hr_rmssd", "hr_sdnn"]}
 CLOCK_COLUMNS = {"eda": "eda", "temp": "temp", "hr": "ecg"}   # KEMDy19 start/end column prefix
+MAX_FIELDS = 6                  # columns a signal file's rows may have
 IBI_RANGE_S = (0.3, 2.0)
 
 
@@ -85,9 +85,6 @@ class Stream:
     tags: np.ndarray | None       # (n,) str segment ids ('' outside segments), KEMDy20
 
 
-MAX_FIELDS = 6
-
-
 def _header_lines(path: Path) -> int:
     """Leading lines with fewer than two numeric fields (E4 start time, sample rate, `IBI`)."""
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -100,12 +97,11 @@ def _header_lines(path: Path) -> int:
     return 0
 
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+    return bool(_NUMBER.match(text.strip()))
 
 
 def read_stream(path: Path, source: str) -> Stream:
