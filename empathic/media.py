@@ -21,6 +21,7 @@ import pandas as pd
 
 COLUMNS = ["path", "size", "mtime_ns"]
 KINDS = ("audio", "video", "physio")
+FILES = [f"media_{k}.csv" for k in KINDS]
 # Signal folders per corpus (extractors.physio.SOURCES holds the same names).
 PHYSIO_SOURCES = {"kemdy19": ("EDA", "TEMP", "ECG"), "kemdy20": ("EDA", "TEMP", "IBI")}
 
@@ -75,5 +76,5 @@ def manifest(root: Path, paths: list[str]) -> pd.DataFrame:
 
 def manifests(utts: pd.DataFrame, root: Path) -> dict[str, str]:
     """{file name: CSV text} of every manifest."""
-    return {f"media_{k}.csv": manifest(root, files(k, utts, root)).to_csv(
-        index=False, lineterminator="\n") for k in KINDS}
+    return {name: manifest(root, files(k, utts, root)).to_csv(index=False, lineterminator="\n")
+            for name, k in zip(FILES, KINDS)}

@@ -12,12 +12,11 @@ together (all or none).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 from pathlib import Path
 
 from empathic import cli, media, params as P
-from empathic.atomic import atomic_path
+from empathic.atomic import recover, replace_together
 from empathic.errors import ParamError
 from empathic.folds import SCHEMES, make_folds, select_folds
 from empathic.pairs import GENDERS, READERS, extract_pairs, label_report, read_corpus
@@ -38,11 +37,14 @@ def read_params(prm: dict) -> dict:
     }
 
 
+OUTPUTS = ["utterances.csv", "pairs.csv", "folds.json", *media.FILES]
+
+
 def write_together(texts: dict[Path, str]) -> None:
-    """Write every file to a temporary sibling, then rename them all: all or none change."""
-    with contextlib.ExitStack() as stack:
-        for target, text in texts.items():
-            tmp = stack.enter_context(atomic_path(target))
+    """Write every file to a temporary sibling, then rename them all: all or none change (even
+    under SIGKILL: the next start completes or discards a half-done replace)."""
+    with replace_together(list(texts)) as tmps:
+        for tmp, text in zip(tmps, texts.values()):
             tmp.write_text(text, encoding="utf-8")
 
 
@@ -52,6 +54,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(PAIRS_DIR), help="output folder (default: data/pairs)")
     a = ap.parse_args(argv)
 
+    out = Path(a.out)
+    for line in recover([out / n for n in OUTPUTS]):
+        print(f"pairs: {line} (left by an interrupted run)")
     p = read_params(P.load())
     utts = read_corpus(p["corpus"], p["root"])
     for note in utts.attrs.get("notes", []):
@@ -67,7 +72,6 @@ def main(argv=None) -> int:
     folds = make_folds(utts["session"], p["scheme"], p["val_sessions"])
     select_folds(folds, p["folds"])  # fail now, not in training, on an unknown fold name
 
-    out = Path(a.out)
     write_together({
         out / "utterances.csv": utts.to_csv(index=False, lineterminator="\n"),
         out / "pairs.csv": pairs.to_csv(index=False, lineterminator="\n"),

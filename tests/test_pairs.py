@@ -153,7 +153,8 @@ split:
   val_sessions: 1
   folds: {folds}
 """
-OUTS = ["utterances.csv", "pairs.csv", "folds.json"]
+OUTS = ["utterances.csv", "pairs.csv", "folds.json", "media_audio.csv", "media_video.csv",
+        "media_physio.csv"]
 
 
 def project(tmp_path, corpus="iemocap", gap=5.0, folds="all"):
