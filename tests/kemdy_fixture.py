@@ -1,4 +1,4 @@
-"""Tiny KEMDy19 / KEMDy20 corpora written from the format facts in DESIGN.md (no licensed data).
+"""Tiny KEMDy19 / KEMDy20 corpora written from the releases' documented formats (no licensed data).
 
 Both writers return the segment plan (one dict per segment, with the values the physiological
 streams were built from) so tests can check what the readers and extract@physio recover.

@@ -2,7 +2,7 @@
 
     df = read_iemocap(Path("/data/IEMOCAP_full_release"))
 
-Format facts handled (see DESIGN.md, "Formats of the real corpora"):
+Format facts handled:
 - `SessionN/dialog/EmoEvaluation/<dialog>.txt` gives times and labels: `%` header lines,
   blank-line separated blocks whose first line is `[start - end]<TAB>id<TAB>code<TAB>[V, A, D]`,
   then per-rater lines `C-E2:<TAB>Neutral;<TAB>()` and `A-E3:<TAB>val 3; act 2; dom  2;<TAB>()`.

@@ -2,7 +2,7 @@
 
     df = read_kemdy19(Path("/data/KEMDy19"))
 
-Layout (DESIGN.md, "Formats of the real corpora"):
+Layout:
 - `annotation/SessionNN_F_res.csv` and `SessionNN_M_res.csv`: two header rows; columns Numb,
   wav start/end, ECG start/end, EDA start/end, TEMP start/end, Segment ID, the total
   Emotion/Valence/Arousal, then ten raters' Emotion/Valence/Arousal triples. Each participant's

@@ -2,7 +2,7 @@
 
     df = read_kemdy20(Path("/data/KEMDy20_v1_1"))
 
-Layout (DESIGN.md, "Formats of the real corpora"):
+Layout:
 - `annotation/SessNN_eval.csv`: two header rows; Numb, wav start/end, Segment ID
   (`Sess01_script01_User002M_001`), the total Emotion/Valence/Arousal, then the raters' triples.
 - `wav/SessionNN/<segment>.wav` and `<segment>.txt` (cp949 text).

@@ -1,7 +1,7 @@
 """Writing the sample corpus's files in the real IEMOCAP_full_release formats.
 
 Pure formatting: every function takes the generated turns (time-ordered) and returns text or
-writes one file. See DESIGN.md "Formats of the real corpora".
+writes one file, in the formats empathic/corpora/iemocap.py reads.
 """
 from __future__ import annotations
 
