@@ -182,3 +182,20 @@ def test_params_pick_the_executor(tmp_path):
     prm["dask"]["address"] = ""
     with pytest.raises(EmpathicError, match="dask.address"):
         Executor.from_params(prm, "features")
+
+
+def test_a_task_that_kills_its_worker_runs_again(dask_cluster, tmp_path):
+    marker = str(tmp_path / "died")
+    with DaskExecutor(dask_cluster.scheduler_address, announce=False) as ex:
+        out = ex.map(dask_jobs.die_once, [(marker, i) for i in range(6)], progress=False)
+        ex.client.wait_for_workers(2, timeout=60)             # the nanny restarts it
+    assert out == [i + 1 for i in range(6)] and os.path.exists(marker)
+
+
+def test_a_scheduler_without_workers_is_one_clear_error():
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        ex = DaskExecutor(empty.scheduler_address, timeout_s=0.5, announce=False)
+        with pytest.raises(EmpathicError, match="has no workers"):
+            ex.start()
+    assert ex.client is None
