@@ -50,8 +50,8 @@ from .asr import RECOGNISERS, AsrConfig, resolve, transcribe
 from .features import (MODALITY_EXTRACTOR, SIDES, choose_sides, mouth_motion, run_extractors,
                        segment_features, utterance_rows, write_segment_wavs)
 from .media import check_video, grab_frames, load_audio
-from .models import (TASKS, Ensemble, ModelSet, Predictions, describe, never_runnable,
-                     predict_segments)
+from .models import (TASKS, add_frame_stats, describe, Ensemble, ModelSet, never_runnable,
+                     predict_segments, Predictions)
 from .rendering import draw_all, draw_segment, face_crop
 from .segments import (VAD_METHODS, Segment, VadConfig, detect_speech, energy_speech, frame_db,
                        read_transcript, silero_speech)
@@ -138,9 +138,10 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
         utts = utterance_rows(segs, wavs, req.video, sides, corpus)
         results = run_extractors(names, utts, prm, workers, progress)
     feats = {m: r.features for m, r in results.items()}
-    ms.check_names({m: f.pooled_names for m, f in feats.items()})
+    ms.check_names(feats)
     rows, side_notes = choose_sides(results.get("landmarks"), len(segs), req.side)
     X, ok = segment_features(feats, rows, len(sides))
+    add_frame_stats(ms, feats, rows, len(sides), X, ok)
     pred = predict_segments(ms, X, ok, len(segs), skip)
     table = segments_table(segs, rows, sides, side_notes, pred, results)
     req.out.mkdir(parents=True, exist_ok=True)

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmpathicError
+from ..store import Features
 from ..training.data import MODALITIES
 from .features import MODALITY_EXTRACTOR
 
 TASKS = ("emotion", "dimensional", "response")
+FRAME_STATS = "/frame_stats"      # X key suffix: a modality's frame statistics
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -29,6 +31,7 @@ class Ensemble:
     name: str
     models: list = field(default_factory=list)      # checkpoint.Predictor, one per fold
     classify: bool = False
+    frame_stats: set = field(default_factory=set)   # inputs trained on frame statistics
 
     @property
     def inputs(self) -> list[str]:
@@ -38,7 +41,8 @@ class Ensemble:
         return set(self.inputs) <= available
 
     def predict(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outs = [m.predict({k: X[k] for k in m.inputs}) for m in self.models]
+        outs = [m.predict({k: X[k + FRAME_STATS if k in self.frame_stats else k]
+                           for k in m.inputs}) for m in self.models]
         fix = _softmax if self.classify else (lambda v: v)
         return {t: np.mean([fix(np.asarray(o[t], np.float64)) for o in outs], axis=0)
                 for t in outs[0]}
@@ -100,15 +104,24 @@ class ModelSet:
             return [best]
         return [self.emotion[m] for m in self.emotion_members if self.emotion[m].runs_on(available)]
 
-    def check_names(self, names: dict[str, list[str]]) -> None:
-        """The extracted feature names must be the ones the models were trained on."""
+    def check_names(self, feats: dict[str, Features]) -> None:
+        """The extracted feature names must be the ones the models were trained on: the pooled
+        vector, or (the response task's prompts) the statistics of the frames."""
         for e in self.all_ensembles():
             for m in e.inputs:
-                if m in names and list(e.models[0].input_names[m]) != list(names[m]):
-                    raise EmpathicError(
-                        f"{m} features differ from those models/{e.task} was trained on "
-                        f"({len(names[m])} vs {len(e.models[0].input_names[m])} columns): params "
-                        f"features.{MODALITY_EXTRACTOR[m]} changed since training; run `dvc repro`")
+                if m not in feats:
+                    continue
+                trained = list(e.models[0].input_names[m])
+                pooled = list(feats[m].pooled_names)
+                if trained == pooled:
+                    continue
+                if feats[m].frames is not None and trained == stat_names(feats[m]):
+                    e.frame_stats.add(m)
+                    continue
+                raise EmpathicError(
+                    f"{m} features differ from those models/{e.task} was trained on "
+                    f"({len(pooled)} vs {len(trained)} columns): params "
+                    f"features.{MODALITY_EXTRACTOR[m]} changed since training; run `dvc repro`")
 
 
 def _best(metrics: Path) -> str | None:
@@ -158,6 +171,31 @@ class Predictions:
     notes: list[list[str]]
 
 
+def stat_names(f: Features) -> list[str]:
+    names = list(f.frame_names or [])
+    return [f"{n}_mean" for n in names] + [f"{n}_std" for n in names]
+
+
+def add_frame_stats(ms: ModelSet, feats: dict[str, Features], rows: list[int], n_sides: int,
+                    X: dict[str, np.ndarray], ok: dict[str, np.ndarray]) -> None:
+    """X[<modality>/frame_stats]: mean and std of each frame column over the segment, for the
+    inputs some model was trained on that way (the response task describes a prompt by the frames
+    before its response starts; a new segment has no response, so every frame counts, as for
+    prompts that do not overlap their response). A segment without such frames is not ok."""
+    used = {m for e in ms.all_ensembles() for m in e.frame_stats}
+    pick = [r if r >= 0 else i * n_sides for i, r in enumerate(rows)]
+    for m in sorted(used & set(feats)):
+        f = feats[m]
+        out = np.full((len(pick), 2 * len(f.frame_names)), np.nan, np.float32)
+        for j, i in enumerate(pick):
+            x = np.asarray(f.frames[i], np.float64) if f.ok[i] else np.zeros((0, 1))
+            x = x[np.all(np.isfinite(x), axis=1)]
+            if len(x):
+                out[j] = np.concatenate([x.mean(axis=0), x.std(axis=0)])
+        X[m + FRAME_STATS] = out
+        ok[m] = ok[m] & np.isfinite(out).all(axis=1)
+
+
 def predict_segments(ms: ModelSet, X: dict[str, np.ndarray], ok: dict[str, np.ndarray],
                      n: int, skip_notes: dict[str, str]) -> Predictions:
     """Run every task on the segments, grouped by which modalities each segment has."""
@@ -175,7 +213,7 @@ def predict_segments(ms: ModelSet, X: dict[str, np.ndarray], ok: dict[str, np.nd
         p.notes[i] += list(skip_notes.values())
     for group in sorted(set(avail), key=sorted):
         idx = np.array([i for i in range(n) if avail[i] == group])
-        Xg = {m: X[m][idx] for m in group}
+        Xg = {k: v[idx] for k, v in X.items() if k.split("/")[0] in group}
         if ms.emotion and "emotion" not in skip_notes:
             ens = ms.emotion_choice(set(group))
             if ens:
