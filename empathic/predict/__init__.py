@@ -50,8 +50,8 @@ from .asr import RECOGNISERS, AsrConfig, resolve, transcribe
 from .features import (MODALITY_EXTRACTOR, SIDES, choose_sides, mouth_motion, run_extractors,
                        segment_features, utterance_rows, write_segment_wavs)
 from .media import check_video, grab_frames, load_audio
-from .models import (TASKS, add_frame_stats, describe, Ensemble, ModelSet, never_runnable,
-                     predict_segments, Predictions)
+from .models import (TASKS, Ensemble, ModelSet, Predictions, add_frame_stats, describe,
+                     never_runnable, predict_segments)
 from .rendering import draw_all, draw_segment, face_crop
 from .segments import (VAD_METHODS, Segment, VadConfig, detect_speech, energy_speech, frame_db,
                        read_transcript, silero_speech)
