@@ -19,8 +19,10 @@ Utterances longer than ``features.ssl.chunk_s`` are cut into equal chunks (Whisp
 batches of ``features.ssl.batch_size``: the batches depend on the data alone, so on the CPU
 (``features.workers`` processes, or Dask workers, of one thread each, as the text extractor)
 the file is byte-identical whatever the worker count. On a GPU (``features.ssl.device``: auto or cuda) the
-batches run in this process under bf16 autocast. Missing, unreadable, empty or too-short audio
-is a failed row with a reason.
+batches run in this process under bf16 autocast. Checkpoints whose feature extractor takes no
+attention mask (wav2vec2-base and -large) see the zero padding of the shorter chunks in a batch,
+as in their own batched use; sorting by length keeps that padding small. Missing, unreadable,
+empty or too-short audio is a failed row with a reason.
 """
 from __future__ import annotations
 
