@@ -149,6 +149,13 @@ class DaskExecutor(Executor):
                 f"Dask workers cannot run this repository's code ({type(e).__name__}: "
                 f"{_first_line(e)}); start each worker from a checkout "
                 "of the repository (PYTHONPATH=<checkout>) in the same environment") from None
+        try:        # the scheduler unpickles task graphs: it needs the same code as well
+            probes["scheduler"] = self.client.run_on_scheduler(_probe, {})
+        except Exception as e:  # noqa: BLE001 - an import or unpickling error on the scheduler
+            raise EmpathicError(
+                f"the Dask scheduler at dask.address={self.address!r} cannot run this "
+                f"repository's code ({type(e).__name__}: {_first_line(e)}); start it like the "
+                "workers: from a checkout, PYTHONPATH=<checkout> dask scheduler") from None
         mine = code_version()
         for addr, p in sorted(probes.items()):
             for param, path in sorted(p["missing"].items()):
@@ -158,7 +165,8 @@ class DaskExecutor(Executor):
                     f"{param} to it")
             if p["code"] != mine:
                 raise EmpathicError(
-                    f"Dask worker {addr} (host {p['host']}, cwd {p['cwd']}) runs other code of "
+                    f"Dask {addr if addr == 'scheduler' else 'worker ' + addr} (host "
+                    f"{p['host']}, cwd {p['cwd']}) runs other code of "
                     f"the empathic package than this client (hash {p['code']} != {mine}); update "
                     "its checkout and restart it")
         many = {a: w.get("nthreads", 1) for a, w in info.items() if w.get("nthreads", 1) > 1}
