@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 from empathic import cli, params as P
+from empathic.atomic import recover
 from empathic.training import runner
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import available, load_task
@@ -40,6 +41,8 @@ def main(argv=None) -> int:
     task = load_task(a.task, P.load())
     tables, bank = Tables.load(a.pairs), FeatureBank(a.features)
     models, live = Path(a.models) / a.task, Path(a.metrics) / a.task / "live"
+    for line in recover([models, live]):       # an earlier run killed mid-replace
+        print(line)
     reason = task.skip_reason(bank)
     if reason:
         runner.write_skipped(task, reason, tables.folds.get("protocol", "unknown"), models, live)

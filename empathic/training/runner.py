@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import params as P
-from ..atomic import atomic_path
+from ..atomic import atomic_path, replace_together
 from ..errors import EmpathicError
 from ..folds import select_folds
 from . import checkpoint
@@ -195,7 +195,9 @@ def train(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path, live_
     units = [(fold, seed) for fold in folds for seed in task.hp.seeds]
     results = map_units(task, [(task, rows, f, s, False) for f, s in units], progress)
     summaries, first_seed = [], task.hp.seeds[0]
-    with atomic_path(models_dir) as tmp:
+    targets = [models_dir] + ([live_dir] if live_dir is not None else [])
+    with replace_together(targets) as tmps:     # models and curves: all old or all new
+        tmp = tmps[0]
         tmp.mkdir()
         curves: dict[str, list] = {}
         for (fold, seed), res in zip(units, results):
@@ -212,9 +214,9 @@ def train(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path, live_
             {"task": task.name, "seeds": list(task.hp.seeds), "refit": refit_enabled(task),
              "rows": rows_info(rows), "units": summaries}, indent=2) + "\n")
         if live_dir is not None:
-            with atomic_path(live_dir) as live_tmp:   # curves are replaced with the models
-                write_curves(live_tmp, curves)
-                _figures_from_curves(live_tmp, curves, task.name)
+            tmps[1].mkdir(parents=True)
+            write_curves(tmps[1], curves)
+            _figures_from_curves(tmps[1], curves, task.name)
     return summaries
 
 
