@@ -32,7 +32,8 @@ def pick_row(item) -> tuple[float, int, int]:
 def die_once(item: tuple[str, int]) -> int:
     """Kill this worker process the first time any task runs (a marker file remembers)."""
     marker, x = item
-    if not os.path.exists(marker):
-        open(marker, "w").close()
-        os._exit(1)
-    return x + 1
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))   # one process only, even if racing
+    except FileExistsError:
+        return x + 1
+    os._exit(1)

@@ -97,7 +97,7 @@ def test_a_worker_killed_during_the_face_pass_changes_nothing(tiny_project, base
         out, err = proc.communicate(timeout=300)
         assert killed is not None, "the stage ended before any face task was seen"
         assert proc.returncode == 0, err
-        client.wait_for_workers(2, timeout=60)               # the nanny restarts it
+        client.wait_for_workers(2, timeout=120)              # the nanny restarts it
     same_files("face", want, tmp_path / "out")
 
 
@@ -188,7 +188,7 @@ def test_a_task_that_kills_its_worker_runs_again(dask_cluster, tmp_path):
     marker = str(tmp_path / "died")
     with DaskExecutor(dask_cluster.scheduler_address, announce=False) as ex:
         out = ex.map(dask_jobs.die_once, [(marker, i) for i in range(6)], progress=False)
-        ex.client.wait_for_workers(2, timeout=60)             # the nanny restarts it
+        ex.client.wait_for_workers(2, timeout=120)            # the nanny restarts it
     assert out == [i + 1 for i in range(6)] and os.path.exists(marker)
 
 
