@@ -19,7 +19,7 @@ executor and worker count.
 - ``resources``: Dask resources each task needs, e.g. ``{"GPU": 1}`` (workers announce theirs
   with ``dask worker --resources GPU=1``, local-cluster workers with ``dask.resources``);
   ``ex.resources_for(device)`` gives ``{"GPU": 1}`` for ``cuda`` on Dask, else None. The pool
-  ignores them. Training maps ``train_unit`` over (fold, seed, model) units this way and writes
+  ignores them. Training maps its (fold, seed) units this way (``tasks.executor``) and writes
   the checkpoint bytes and curves the units return.
 
 Params: ``<section>.executor`` (``features`` or ``tasks``): ``processes`` (the default; a pool
@@ -30,8 +30,9 @@ this machine; ``tcp://host:8786``: a running scheduler), ``n_workers`` (local cl
 died or that raised is run again), ``resources`` (what each local-cluster worker announces).
 
 On Dask (``empathic/dask_executor.py``): one thread per worker (workers hold one model each);
-before mapping, every worker is checked to run this repository's code and to see each path in
-``paths`` (an error names the path, the param and the worker); the progress bar follows
+before mapping, every worker and the scheduler (which unpickles task graphs) are checked to run
+this repository's code, and every worker to see each path in ``paths`` (an error names the
+path, the param and the worker); the progress bar follows
 completed tasks; the dashboard link is printed; a worker killed mid-task is survived (the
 scheduler reruns its tasks elsewhere, ``retries`` times for a task that raised); an object that
 every (tuple) item holds, the very same one (a task, a feature table), is sent to each worker
