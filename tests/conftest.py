@@ -2,7 +2,8 @@
 
 `run_stage` runs `python -m stages.<name>` in a project folder the way DVC does (cwd = project,
 the repository on PYTHONPATH). `tiny_project` (session scope) generates a tiny sample corpus with
-the real generator and runs the real `pairs` stage on it.
+the real generator and runs the real `pairs` stage on it. `dask_cluster` (session scope) is a
+real local Dask cluster of 2 worker processes for the executor tests.
 """
 from __future__ import annotations
 
