@@ -44,3 +44,38 @@ def build(family: str, out: Path, seed: int = 0) -> Path:
                                do_normalize=True,
                                return_attention_mask=family != "wav2vec2").save_pretrained(out)
     return out
+
+
+def build_whisper_asr(out: Path, seed: int = 0) -> Path:
+    """A tiny random Whisper recogniser (model, feature extractor, a letter tokenizer) in the
+    layout `--asr whisper --asr-model DIR` loads; its text is noise, its path the real one."""
+    import json
+
+    import torch
+    import transformers as T
+    T.utils.logging.disable_progress_bar()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|transcribe|>",
+                "<|notimestamps|>"]
+    vocab = {t: i for i, t in enumerate([*"abcdefghijklmnopqrstuvwxyz", "Ġ", *specials])}
+    (out / "vocab.json").write_text(json.dumps(vocab))
+    (out / "merges.txt").write_text("#version: 0.2\n")
+    tok = T.WhisperTokenizer(str(out / "vocab.json"), str(out / "merges.txt"),
+                             unk_token=specials[0], bos_token=specials[0], eos_token=specials[0],
+                             pad_token=specials[0])
+    tok.add_special_tokens({"additional_special_tokens": specials[1:]})
+    torch.manual_seed(seed)
+    eot, sot = vocab[specials[0]], vocab[specials[1]]
+    cfg = T.WhisperConfig(vocab_size=len(vocab), d_model=HIDDEN, encoder_layers=1,
+                          decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+                          encoder_ffn_dim=48, decoder_ffn_dim=48, num_mel_bins=80,
+                          max_source_positions=1500, max_target_positions=64, pad_token_id=eot,
+                          bos_token_id=eot, eos_token_id=eot, decoder_start_token_id=sot,
+                          suppress_tokens=[], begin_suppress_tokens=[])
+    model = T.WhisperForConditionalGeneration(cfg)
+    model.generation_config.decoder_start_token_id = sot
+    model.generation_config.forced_decoder_ids = None
+    model.save_pretrained(out)
+    T.WhisperProcessor(T.WhisperFeatureExtractor(feature_size=80), tok).save_pretrained(out)
+    return out

