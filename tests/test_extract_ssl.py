@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 import ssl_models
 from conftest import make_project, run_stage
@@ -107,7 +108,8 @@ def test_not_configured_and_bad_params(models, tiny_project, tmp_path):
 
 
 def test_ssl_as_a_task_input(models, tiny_project, tmp_path):
-    """ssl is a task input like any other: train and evaluate the dimensional task on it."""
+    """ssl is a task input like any other: train and evaluate the dimensional task on it, and
+    predict computes it for a new recording."""
     d = project(tmp_path, tiny_project, **{
         "features.ssl.model": str(models["whisper"]),
         "tasks.dimensional.inputs": ["ssl"], "tasks.dimensional.epochs": 3,
@@ -119,3 +121,18 @@ def test_ssl_as_a_task_input(models, tiny_project, tmp_path):
     assert m["models"], m
     ccc = [v["mean"] for k, v in next(iter(m["models"].values())).items() if k.startswith("ccc_")]
     assert ccc and all(np.isfinite(ccc))
+    # predict runs the ssl extractor on a new recording's segments for a model that needs it
+    from test_predict import SR, mixed_track
+    truth = tiny_project.truth
+    rows = truth[truth["dialog"] == sorted(truth["dialog"].unique())[0]].sort_values("start")
+    wav = tmp_path / "track.wav"
+    sf.write(wav, mixed_track(rows, tiny_project.root, int((rows["end"].max() + 1) * SR)), SR)
+    tr = tmp_path / "turns.csv"
+    rows[["start", "end", "text"]].to_csv(tr, index=False)
+    video = tiny_project.root / rows.iloc[0]["video"]
+    run_stage(["stages.predict", "--no-progress", "--video", str(video), "--audio", str(wav),
+               "--transcript", str(tr), "--tasks", "dimensional", "--no-png", "--out",
+               str(tmp_path / "pred")], cwd=d)
+    seg = pd.read_csv(tmp_path / "pred/segments.csv", keep_default_na=False)
+    assert len(seg) == len(rows) and seg["modalities"].str.contains("ssl").all()
+    assert seg["valence"].astype(float).notna().all()
