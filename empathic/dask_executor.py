@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from .errors import EmpathicError
-from .executor import Executor, _bar
+from .executor_base import Executor, _bar
 
 
 _READY: dict[str, str] = {}          # initializer name -> token of the args it last ran with

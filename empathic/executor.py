@@ -44,70 +44,50 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-from typing import Callable, Sequence
+from typing import Callable
 
-from tqdm import tqdm
 
 from . import params as P
 from .errors import ParamError
+from .executor_base import Executor, _bar
 
 KINDS = ("processes", "dask")
 SECTIONS = ("features", "tasks")
 
 
-class Executor:
-    """Ordered map over items; a context manager (a Dask executor holds a client)."""
+def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Executor":
+    """`<section>.executor` (features / tasks) and the shared `dask` section.
 
-    kind = ""
-    workers = 1
+    paths: {param name: path} every Dask worker must see (e.g. {"data.root": root}).
+    """
+    if section not in SECTIONS:
+        raise ValueError(f"section must be one of {SECTIONS}, not {section!r}")
+    kind = P.choice(prm, f"{section}.executor", KINDS, "processes")
+    workers = P.workers(prm, f"{section}.workers")
+    if kind == "processes":
+        return ProcessExecutor(workers)
+    address = P.get(prm, "dask.address")
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise ParamError(f"param 'dask.address' is {address!r}; expected null (start a local "
+                         "cluster) or a scheduler address such as tcp://host:8786")
+    resources = P.get(prm, "dask.resources") or {}
+    if not isinstance(resources, dict) or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
+            for v in resources.values()):
+        raise ParamError(f"param 'dask.resources' is {resources!r}; expected a mapping such as "
+                         "{GPU: 1}")
+    from .dask_executor import DaskExecutor
+    return DaskExecutor(
+        address=address,
+        n_workers=P.number(prm, "dask.n_workers", lo=0, integer=True) or workers,
+        timeout_s=P.number(prm, "dask.timeout_s", lo=0.1, hi=600),
+        retries=P.number(prm, "dask.retries", lo=0, hi=100, integer=True),
+        resources={str(k): v for k, v in resources.items()}, paths=dict(paths or {}))
 
-    def __enter__(self) -> "Executor":
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        pass
-
-    def map(self, fn: Callable, items: Sequence, *, desc: str = "", unit: str = "it",
-            progress: bool = True, initializer: Callable | None = None, initargs: tuple = (),
-            chunksize: int = 1, resources: dict | None = None) -> list:
-        raise NotImplementedError
-
-    def resources_for(self, device: str) -> dict | None:
-        """Dask resources a training unit on `device` asks for (None: any worker)."""
-        return None
-
-    @staticmethod
-    def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Executor":
-        """`<section>.executor` (features / tasks) and the shared `dask` section.
-
-        paths: {param name: path} every Dask worker must see (e.g. {"data.root": root}).
-        """
-        if section not in SECTIONS:
-            raise ValueError(f"section must be one of {SECTIONS}, not {section!r}")
-        kind = P.choice(prm, f"{section}.executor", KINDS, "processes")
-        workers = P.workers(prm, f"{section}.workers")
-        if kind == "processes":
-            return ProcessExecutor(workers)
-        address = P.get(prm, "dask.address")
-        if address is not None and (not isinstance(address, str) or not address.strip()):
-            raise ParamError(f"param 'dask.address' is {address!r}; expected null (start a local "
-                             "cluster) or a scheduler address such as tcp://host:8786")
-        resources = P.get(prm, "dask.resources") or {}
-        if not isinstance(resources, dict) or any(
-                isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
-                for v in resources.values()):
-            raise ParamError(f"param 'dask.resources' is {resources!r}; expected a mapping such as "
-                             "{GPU: 1}")
-        from .dask_executor import DaskExecutor
-        return DaskExecutor(
-            address=address,
-            n_workers=P.number(prm, "dask.n_workers", lo=0, integer=True) or workers,
-            timeout_s=P.number(prm, "dask.timeout_s", lo=0.1, hi=600),
-            retries=P.number(prm, "dask.retries", lo=0, hi=100, integer=True),
-            resources={str(k): v for k, v in resources.items()}, paths=dict(paths or {}))
+# `Executor.from_params(prm, section)` is how callers open one (the base class lives in
+# executor_base.py, which the Dask side shares without importing this module)
+Executor.from_params = staticmethod(from_params)
 
 
 def limit_threads(n: int = 1) -> None:
@@ -117,11 +97,6 @@ def limit_threads(n: int = 1) -> None:
     torch = sys.modules.get("torch")     # only if this process uses it: importing costs seconds
     if torch is not None:
         torch.set_num_threads(n)
-
-
-def _bar(n: int, desc: str, unit: str, progress: bool) -> tqdm:
-    return tqdm(total=n, desc=desc, unit=unit, disable=not progress, mininterval=1.0,
-                dynamic_ncols=True)
 
 
 class ProcessExecutor(Executor):

@@ -264,7 +264,7 @@ class FaceExtractor(Extractor):
 
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
         cfg = FaceConfig.from_params(self.params)
-        model = predictor_path()
+        predictor_path()          # one clear error here when the landmark model is missing
         outs: list[SpanOut | None] = [None] * len(utts)
         jobs: dict[str, list[Span]] = {}
         for i, (video, side, start, end) in enumerate(
