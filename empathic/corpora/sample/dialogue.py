@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .text import NEUTRAL_LINES, SCRIPTS, improvised_line, session_pool
+from .text import NEUTRAL_LINES, SCRIPTS, improvised_line, neutral_lines, session_pool
 
 EMOTIONS = ("neu", "hap", "exc", "sad", "ang", "fru")
 
@@ -60,6 +60,7 @@ BLENDS = {"neu": ("sad", "hap", "fru"), "hap": ("exc", "neu"), "exc": ("hap",),
           "sad": ("fru", "neu"), "ang": ("fru",), "fru": ("ang", "sad")}
 BLEND_RATE = 0.3
 POOL_SIZE = 40            # improvised sentences per emotion and session
+NEAR_RATE = 0.1           # improvised turns that use a near emotion's sentence
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def actor_profile(seed: int, session: int, gender: str) -> Profile:
     session's draw says so (about half the sessions)."""
     rng = np.random.default_rng([seed, session, ord(gender), 3])
     kind = ("balanced", "voice", "face")[rng.choice(3, p=[0.5, 0.25, 0.25])]
-    face, voice = {"balanced": (1.0, 1.0), "voice": (0.45, 1.2), "face": (1.2, 0.5)}[kind]
+    face, voice = {"balanced": (1.0, 1.0), "voice": (0.45, 1.2), "face": (1.15, 0.6)}[kind]
     g = rng.uniform(0.8, 1.2, 4)
     return Profile(face * float(g[0]), voice * float(g[1]), float(g[2]), float(g[3]),
                    float(rng.uniform(0.85, 1.15)), kind)
@@ -92,6 +93,7 @@ def draw_turns(c, spec, rng: np.random.Generator) -> list[dict]:
     turns, last = [], {}
     matrix = empathy_matrix(c.empathy)
     pools = {e: session_pool(e, c.seed, spec.session, POOL_SIZE) for e in EMOTIONS}
+    pools["none"] = neutral_lines(c.seed, spec.session)
     speaker = spec.wearer if spec.kind == "script" else "FM"[rng.integers(2)]
     counts = {"F": 0, "M": 0}
     for t in range(c.turns_per_dialog):
@@ -104,7 +106,7 @@ def draw_turns(c, spec, rng: np.random.Generator) -> list[dict]:
         drawn = EMOTIONS[rng.choice(len(EMOTIONS), p=probs)]
         keep = speaker in last and rng.random() < c.inertia
         emo = last[speaker] if keep else drawn
-        intensity = float(np.clip(rng.beta(1.8, 1.5), 0.04, 1.0))
+        intensity = float(np.clip(rng.beta(1.6, 1.6), 0.04, 1.0))
         blend = ""
         if rng.random() < BLEND_RATE:
             blend = BLENDS[emo][rng.integers(len(BLENDS[emo]))]
@@ -112,7 +114,7 @@ def draw_turns(c, spec, rng: np.random.Generator) -> list[dict]:
             lines = SCRIPTS[spec.script]
             text = lines[t % len(lines)]
         else:
-            text = improvised_line(emo, pools, rng, c.neutral_line_rate, 0.2)
+            text = improvised_line(emo, pools, rng, c.neutral_line_rate, NEAR_RATE)
         turns.append(dict(speaker=speaker, emotion=emo, prompt_emotion=prompt, text=text,
                           intensity=round(intensity, 4), blend=blend,
                           utt_id=f"{spec.name}_{speaker}{counts[speaker]:03d}"))

@@ -44,23 +44,27 @@ _CORNERS = [48, 54, 60, 64]
 _LOWER_LIDS = [40, 41, 46, 47]
 _OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
     "neu": [],
-    "hap": [(_CORNERS, 0.07, -0.12), ([49, 53, 61, 63], 0.03, -0.05), (_LOWER_LIDS, 0, -0.03),
+    "hap": [(_CORNERS, 0.06, -0.09), ([49, 53, 61, 63], 0.03, -0.05), (_LOWER_LIDS, 0, -0.03),
             (_BROWS, 0, -0.03)],
-    "exc": [(_CORNERS, 0.10, -0.17), ([49, 53, 61, 63], 0.04, -0.07), (_LOWER_LIDS, 0, -0.04),
+    "exc": [(_CORNERS, 0.08, -0.13), ([49, 53, 61, 63], 0.04, -0.07), (_LOWER_LIDS, 0, -0.04),
             (_BROWS, 0, -0.12)],
-    "sad": [(_CORNERS, -0.02, 0.13), ([21, 22], 0, -0.17), ([20, 23], 0, -0.10),
+    "sad": [(_CORNERS, -0.02, 0.09), ([21, 22], 0, -0.10), ([20, 23], 0, -0.06),
             (_OUTER_BROWS, 0, 0.05), ([37, 38, 43, 44], 0, 0.03)],
-    "ang": [(_BROWS, 0, 0.10), ([21, 22], -0.07, 0.09), ([20, 23], -0.04, 0.05),
+    "ang": [(_BROWS, 0, 0.06), ([21, 22], -0.05, 0.05), ([20, 23], -0.03, 0.03),
             (_CORNERS, -0.02, 0.05), ([37, 38, 43, 44], 0, -0.03)],
     "fru": [(_BROWS, 0, 0.05), ([21, 22], -0.04, 0.05), (_CORNERS, -0.01, 0.07)],
 }
 # Mouth ajar at full display, also between words (smiling and shouting open it, sadness and
 # frustration press the lips): a shape change that no single landmark separates across classes.
-_BASE_OPEN = {"exc": 0.4, "hap": 0.22, "ang": 0.35}
+_BASE_OPEN = {"exc": 0.8, "hap": 0.6, "ang": 0.75}
+SPEECH_OPEN = 0.45         # mouth opening at the loudest speech, on top of the display's
 # Mouth opening 1.0: lower lip and chin move down, corners a little.
 _OPEN = [([65, 66, 67, 55, 56, 57, 58, 59], 0, 0.50), ([48, 54, 60, 64], -0.02, 0.22),
          ([61, 62, 63], 0, -0.04), ([7, 8, 9], 0, 0.36), ([5, 6, 10, 11], 0, 0.22),
          ([4, 12], 0, 0.10)]
+# A display's open mouth (smile, shout) drops lip and jaw but leaves the corners where the
+# expression put them.
+_OPEN_DISPLAY = [x for x in _OPEN if x[0][0] != 48]
 
 
 def landmark_model() -> Path:
@@ -129,8 +133,8 @@ class Look:
         # Face-shape warps stay small beside the expressions (corners and brows move 0.1-0.2
         # inter-ocular units): an unseen test actor's face shape is a part of the response
         # landmarks no prompt can predict, and larger warps let it drown the empathic link.
-        return Look(mirror, gains, float(rng.uniform(0.95, 1.05)), float(rng.uniform(-0.05, 0.08)),
-                    float(rng.uniform(0.92, 1.1)), float(rng.uniform(0.92, 1.1)))
+        return Look(mirror, gains, float(rng.uniform(0.97, 1.03)), float(rng.uniform(-0.02, 0.04)),
+                    float(rng.uniform(0.96, 1.05)), float(rng.uniform(0.95, 1.06)))
 
 
 def _move(pts: np.ndarray, cx: float, unit: float, spec) -> np.ndarray:
@@ -206,10 +210,14 @@ class ActorFace:
         spec = [(i, dx * _gain(i[0], brows, corners), dy * _gain(i[0], brows, corners))
                 for i, dx, dy in spec]
         p = _move(p, self.cx, self.unit, spec)
-        base = min(0.8, _BASE_OPEN.get(expression, 0.0) * strength
-                   + (BLEND_WEIGHT * strength * _BASE_OPEN.get(blend, 0.0) if blend else 0.0))
-        opening = base + (1 - base) * min(1.0, mouth * opening_gain)
-        return _move(p, self.cx, self.unit, [(i, dx * opening, dy * opening) for i, dx, dy in _OPEN])
+        # the open mouth of a smile or a shout shows even in a weak display (laughing and
+        # shouting are also voice), so it depends less on strength than brows and corners do
+        level = min(1.0, 0.4 + 0.6 * strength) if strength > 0 else 0.0
+        base = min(0.8, _BASE_OPEN.get(expression, 0.0) * level
+                   + (BLEND_WEIGHT * level * _BASE_OPEN.get(blend, 0.0) if blend else 0.0))
+        p = _move(p, self.cx, self.unit, [(i, dx * base, dy * base) for i, dx, dy in _OPEN_DISPLAY])
+        speech = min(1.0 - base, SPEECH_OPEN * mouth * opening_gain)
+        return _move(p, self.cx, self.unit, [(i, dx * speech, dy * speech) for i, dx, dy in _OPEN])
 
     def render(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
                gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
@@ -257,40 +265,6 @@ def _reflect(pts: np.ndarray) -> np.ndarray:
 
 def _gain(i: int, brows: float, corners: float) -> float:
     return brows if 17 <= i <= 26 else corners if 48 <= i <= 67 else 1.0
-
-
-# Motion-capture markers: (landmark a, landmark b, weight of b, dy in inter-ocular units).
-_MARKERS = [(17, 17, 0, -0.25), (19, 19, 0, -0.3), (21, 21, 0, -0.3), (22, 22, 0, -0.3),
-            (24, 24, 0, -0.3), (26, 26, 0, -0.25), (19, 24, 0.5, -0.75), (20, 23, 0.5, -0.55),
-            (1, 31, 0.5, 0), (15, 35, 0.5, 0), (3, 48, 0.5, 0), (13, 54, 0.5, 0),
-            (2, 40, 0.5, 0.1), (14, 47, 0.5, 0.1), (27, 27, 0, 0), (30, 30, 0, 0),
-            (48, 48, 0, 0), (54, 54, 0, 0), (51, 51, 0, -0.05), (57, 57, 0, 0.05),
-            (8, 57, 0.5, 0), (6, 6, 0, -0.05), (10, 10, 0, -0.05)]
-MARKER_COLOUR = (235, 240, 240)
-
-
-def draw_markers(frame: np.ndarray, pts: np.ndarray) -> None:
-    """The release's motion-capture dots on the marker wearer's face (in place)."""
-    unit = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
-    r = max(1, int(round(unit * 0.035)))
-    for a, b, w, dy in _MARKERS:
-        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
-        cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
-
-
-def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
-    """Closed eyes: each eye painted with the skin just below it and a dark lid line (in place)."""
-    for eye in (pts[36:42], pts[42:48]):
-        x0, y0 = np.floor(eye.min(0)).astype(int) - 2
-        x1, y1 = np.ceil(eye.max(0)).astype(int) + 2
-        h = y1 - y0
-        skin = frame[y1 + h:y1 + 2 * h, x0:x1].reshape(-1, 3)
-        if not len(skin):
-            continue
-        colour = tuple(int(v) for v in np.median(skin, axis=0))
-        cv2.fillPoly(frame, [np.round(eye * 16).astype(np.int32)], colour, cv2.LINE_AA, shift=4)
-        lid = np.round(eye[[0, 4, 5, 3]] * 16).astype(np.int32)
-        cv2.polylines(frame, [lid], False, (40, 40, 50), 1, cv2.LINE_AA, shift=4)
 
 
 def piecewise_affine(img: np.ndarray, src: np.ndarray, dst: np.ndarray,

@@ -18,13 +18,47 @@ import av
 import cv2
 import numpy as np
 
-from .faces import ActorFace, draw_blink, draw_markers
+from .faces import ActorFace
 from .speech import SAMPLE_RATE, envelope
 
 RESIDUE = 0.3            # share of the apex strength a face keeps after its turn
 FADE_S = 2.5             # time constant of the fade to the residue
 OCCLUSIONS_PER_S = 1 / 40
 HAND_COLOUR = (120, 150, 190)   # BGR
+
+
+# Motion-capture markers: (landmark a, landmark b, weight of b, dy in inter-ocular units).
+_MARKERS = [(17, 17, 0, -0.25), (19, 19, 0, -0.3), (21, 21, 0, -0.3), (22, 22, 0, -0.3),
+            (24, 24, 0, -0.3), (26, 26, 0, -0.25), (19, 24, 0.5, -0.75), (20, 23, 0.5, -0.55),
+            (1, 31, 0.5, 0), (15, 35, 0.5, 0), (3, 48, 0.5, 0), (13, 54, 0.5, 0),
+            (2, 40, 0.5, 0.1), (14, 47, 0.5, 0.1), (27, 27, 0, 0), (30, 30, 0, 0),
+            (48, 48, 0, 0), (54, 54, 0, 0), (51, 51, 0, -0.05), (57, 57, 0, 0.05),
+            (8, 57, 0.5, 0), (6, 6, 0, -0.05), (10, 10, 0, -0.05)]
+MARKER_COLOUR = (235, 240, 240)
+
+
+def draw_markers(frame: np.ndarray, pts: np.ndarray) -> None:
+    """The release's motion-capture dots on the marker wearer's face (in place)."""
+    unit = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
+    r = max(1, int(round(unit * 0.035)))
+    for a, b, w, dy in _MARKERS:
+        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
+        cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
+
+
+def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
+    """Closed eyes: each eye painted with the skin just below it and a dark lid line (in place)."""
+    for eye in (pts[36:42], pts[42:48]):
+        x0, y0 = np.floor(eye.min(0)).astype(int) - 2
+        x1, y1 = np.ceil(eye.max(0)).astype(int) + 2
+        h = y1 - y0
+        skin = frame[y1 + h:y1 + 2 * h, x0:x1].reshape(-1, 3)
+        if not len(skin):
+            continue
+        colour = tuple(int(v) for v in np.median(skin, axis=0))
+        cv2.fillPoly(frame, [np.round(eye * 16).astype(np.int32)], colour, cv2.LINE_AA, shift=4)
+        lid = np.round(eye[[0, 4, 5, 3]] * 16).astype(np.int32)
+        cv2.polylines(frame, [lid], False, (40, 40, 50), 1, cv2.LINE_AA, shift=4)
 
 
 def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gender: str,

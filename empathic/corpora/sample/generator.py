@@ -30,14 +30,14 @@ from .film import film
 from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16
 from .text import SCRIPTS
 
-EMPATHY = empathy_matrix(0.65)    # the matrix at the default `sample.empathy`
+EMPATHY = empathy_matrix(0.9)     # the link at sample.empathy = 0.9 (the params.yaml value)
 
 # Prosody per emotion (means): espeak rate (words/min), pitch offset from the actor's base (0-99
 # scale), pitch range (0-99), volume (0-200). Arousal separates (ang/exc/hap vs sad/neu); within
 # an arousal level the means are close and the per-turn spread (JITTER) overlaps them.
-PROSODY = {"neu": (160, 0, 35, 100), "hap": (172, 6, 55, 125), "exc": (188, 11, 68, 150),
-           "sad": (142, -7, 20, 78), "ang": (184, 7, 55, 160), "fru": (166, 2, 42, 128)}
-JITTER = (10.0, 3.0, 8.0, 12.0)
+PROSODY = {"neu": (158, 0, 30, 100), "hap": (176, 7, 58, 140), "exc": (194, 13, 74, 172),
+           "sad": (132, -10, 12, 64), "ang": (192, 9, 62, 182), "fru": (166, 2, 42, 130)}
+JITTER = (8.0, 2.0, 6.0, 9.0)
 REF_RMS = 3000.0          # speech level (int16 RMS) that `sample.snr_db` refers to
 
 

@@ -104,12 +104,19 @@ def session_pool(emotion: str, seed: int, session: int, size: int) -> list[str]:
     return out
 
 
+def neutral_lines(seed: int, session: int, size: int = 4) -> list[str]:
+    """The emotionless lines a session's actors use (a slice of one permutation, as pools)."""
+    perm = np.random.default_rng([seed, 99]).permutation(len(NEUTRAL_LINES))
+    return [NEUTRAL_LINES[int(perm[((session - 1) * size + j) % len(perm)])] for j in range(size)]
+
+
 def improvised_line(emotion: str, pools: dict[str, list[str]], rng: np.random.Generator,
                     neutral_rate: float, near_rate: float) -> str:
-    """One improvised sentence for a turn: an emotionless line, a near emotion's, or its own."""
+    """One improvised sentence for a turn: an emotionless line (from `pools["none"]`), a near
+    emotion's, or its own."""
     u = rng.random()
     if u < neutral_rate:
-        return NEUTRAL_LINES[rng.integers(len(NEUTRAL_LINES))]
+        return pools["none"][rng.integers(len(pools["none"]))]
     if u < neutral_rate + near_rate:
         near = NEAR[emotion]
         emotion = near[rng.integers(len(near))]
