@@ -47,12 +47,12 @@ _OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
     "hap": [(_CORNERS, 0.06, -0.09), ([49, 53, 61, 63], 0.03, -0.05), (_LOWER_LIDS, 0, -0.03),
             (_BROWS, 0, -0.03)],
     "exc": [(_CORNERS, 0.08, -0.13), ([49, 53, 61, 63], 0.04, -0.07), (_LOWER_LIDS, 0, -0.04),
-            (_BROWS, 0, -0.12)],
+            (_BROWS, 0, -0.2)],
     "sad": [(_CORNERS, -0.02, 0.09), ([21, 22], 0, -0.10), ([20, 23], 0, -0.06),
             (_OUTER_BROWS, 0, 0.05), ([37, 38, 43, 44], 0, 0.03)],
     "ang": [(_BROWS, 0, 0.06), ([21, 22], -0.05, 0.05), ([20, 23], -0.03, 0.03),
             (_CORNERS, -0.02, 0.05), ([37, 38, 43, 44], 0, -0.03)],
-    "fru": [(_BROWS, 0, 0.05), ([21, 22], -0.04, 0.05), (_CORNERS, -0.01, 0.07)],
+    "fru": [(_BROWS, 0, 0.12), ([21, 22], -0.05, 0.07), (_CORNERS, -0.01, 0.07)],
 }
 # Mouth ajar at full display, also between words (smiling and shouting open it, sadness and
 # frustration press the lips): a shape change that no single landmark separates across classes.
