@@ -40,16 +40,23 @@ def sample_utterances(root: Path | None, dialogs: int) -> tuple[Path, pd.DataFra
         from empathic.corpora.sample import generate
         root = Path(tempfile.mkdtemp(prefix="bench_face_")) / "IEMOCAP_full_release"
         print(f"generating a small sample corpus in {root} ...", flush=True)
-        generate(root, {"sessions": 3, "dialogs_per_session": 1, "turns_per_dialog": 12},
-                 workers=2)
+        small = {"sessions": 3, "dialogs_per_session": 1, "turns_per_dialog": 12}
+        generate(root, {**P.get(P.load(), "sample"), **small}, workers=2)
     truth = pd.read_csv(root / "sample_truth.csv")
     truth["video_side"] = truth["side"].map({"L": "left", "R": "right"})
     keep = list(dict.fromkeys(truth["dialog"]))[:dialogs]
     return root, truth[truth["dialog"].isin(keep)].reset_index(drop=True)
 
 
-def source_frames(utts: pd.DataFrame, video_fps: float = 30.0) -> float:
-    return float(((utts["end"] - utts["start"]) * video_fps).sum())
+def source_frames(root: Path, utts: pd.DataFrame) -> float:
+    """Frames of the source videos inside the utterance spans (at each video's own rate)."""
+    import av
+    total = 0.0
+    for video, part in utts.groupby("video"):
+        with av.open(str(root / video)) as c:
+            fps = float(c.streams.video[0].average_rate)
+        total += float(((part["end"] - part["start"]) * fps).sum())
+    return total
 
 
 class Timers:
@@ -140,10 +147,11 @@ def main() -> int:
     section = dict(P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
                          "features.face"))
     root, utts = sample_utterances(a.root, a.dialogs)
-    src = source_frames(utts)
+    src = source_frames(root, utts)
     cfg = face.FaceConfig.from_params(section)
+    secs = float((utts["end"] - utts["start"]).sum())
     print(f"{len(utts)} utterances in {utts['video'].nunique()} video(s), {src:.0f} source frames "
-          f"({src / 30:.1f} s), processed at {cfg.fps:g} fps; params {section}")
+          f"({secs:.1f} s), processed at {cfg.fps:g} fps; params {section}")
 
     dw, dc, dn = decode_only(root, utts)
     print(f"decode only: {dn} frames, {dw / dn * 1e3:.2f} ms/frame wall, {dc / dn * 1e3:.2f} "
