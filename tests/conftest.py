@@ -63,6 +63,26 @@ class TinyProject:
         (self.dir / "params.yaml").write_text(yaml.safe_dump(prm, sort_keys=False))
 
 
+def dvc_project(root: Path, **changes) -> dict:
+    """A project folder for real-DVC tests: the repository's code, dvc.yaml and params.yaml
+    (sample params of the tiny corpus, then `changes` as dotted keys); returns the params."""
+    import shutil
+    root.mkdir(parents=True, exist_ok=True)
+    for d in ("empathic", "stages"):
+        shutil.copytree(REPO / d, root / d, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
+    prm = yaml.safe_load((REPO / "params.yaml").read_text())
+    prm["sample"].update(TINY_SAMPLE)
+    for dotted, value in changes.items():
+        *head, last = dotted.split(".")
+        cur = prm
+        for k in head:
+            cur = cur[k]
+        cur[last] = value
+    (root / "params.yaml").write_text(yaml.safe_dump(prm, sort_keys=False))
+    return prm
+
+
 def make_project(base: Path, root: Path, **overrides) -> Path:
     """A project folder at `base` whose params.yaml is the repo's, pointed at `root`."""
     base.mkdir(parents=True, exist_ok=True)

@@ -3,14 +3,13 @@ nothing; changing `pairs.max_gap_s` reruns only `pairs`; changing `features.face
 reruns only `extract@face` — the other extractors keep their outputs."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from conftest import REPO, TINY_SAMPLE, stage_env
+from conftest import dvc_project, stage_env
 
 BIN = Path(sys.executable).parent
 TARGETS = ["extract@text", "extract@audio", "extract@face"]
@@ -38,14 +37,7 @@ def set_param(root: Path, dotted: str, value) -> None:
 
 def test_repro_reruns_only_what_changed(tmp_path):
     root = tmp_path / "proj"
-    root.mkdir()
-    for d in ("empathic", "stages"):
-        shutil.copytree(REPO / d, root / d, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
-    prm = yaml.safe_load((REPO / "params.yaml").read_text())
-    prm["sample"].update(TINY_SAMPLE)
-    prm["features"]["workers"] = 2
-    (root / "params.yaml").write_text(yaml.safe_dump(prm, sort_keys=False))
+    dvc_project(root, **{"features.workers": 2})
 
     env = stage_env()
     env.pop("PYTHONPATH")                      # the copied package is the one that runs

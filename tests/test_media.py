@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from conftest import REPO, TINY_SAMPLE, stage_env
+from conftest import dvc_project, stage_env
 from empathic import media
 from empathic.extractors.physio import session_folder
 from kemdy_fixture import write_kemdy20
@@ -60,15 +59,7 @@ def test_replaced_video_reruns_only_the_face_pass(tiny_project, tmp_path):
     corpus = tmp_path / "corpus"
     shutil.copytree(tiny_project.root, corpus)
     root = tmp_path / "proj"
-    root.mkdir()
-    for d in ("empathic", "stages"):
-        shutil.copytree(REPO / d, root / d, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
-    prm = yaml.safe_load((REPO / "params.yaml").read_text())
-    prm["sample"].update(TINY_SAMPLE)
-    prm["data"]["root"] = str(corpus)
-    prm["features"]["workers"] = 2
-    (root / "params.yaml").write_text(yaml.safe_dump(prm, sort_keys=False))
+    dvc_project(root, **{"data.root": str(corpus), "features.workers": 2})
     env = stage_env()
     env.pop("PYTHONPATH")
     env.update(PATH=f"{BIN}{os.pathsep}{env['PATH']}", OMP_NUM_THREADS="1")
