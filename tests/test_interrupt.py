@@ -3,6 +3,7 @@ journal the next start rolls forward), and `extract face` stopped by SIGTERM, Ct
 leaves its old outputs intact, no stray files, no worker running and no worker traceback."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -112,7 +113,8 @@ def set_detect_every(d: Path, every: int) -> None:
 
 def outputs(d: Path) -> dict:
     assert sorted(p.name for p in (d / "features").iterdir()) == sorted(OUTS)   # nothing stray
-    return {n: (d / "features" / n).read_bytes() for n in OUTS}
+    # digests, not bytes: a failing comparison of megabytes would keep pytest's diff busy
+    return {n: hashlib.sha256((d / "features" / n).read_bytes()).hexdigest() for n in OUTS}
 
 
 def start(d: Path) -> tuple[subprocess.Popen, Path]:
@@ -144,7 +146,7 @@ def group_gone(pgid: int) -> bool:
     (signal.SIGKILL, False, -9),
 ])
 def test_signal_mid_extraction_keeps_old_outputs(project, sig, group, rc):
-    d, old, _ = project
+    d, old, new = project
     set_detect_every(d, 2)
     try:
         proc, err = start(d)
@@ -155,7 +157,9 @@ def test_signal_mid_extraction_keeps_old_outputs(project, sig, group, rc):
         assert proc.wait(60) == rc
         wait_for(lambda: group_gone(proc.pid), timeout=30)   # no worker left running
         text = err.read_text()
-        assert outputs(d) == old
+        # old outputs, or (a signal that landed while the finished files were being renamed
+        # into place, with signals held) the complete new ones: never a mix
+        assert outputs(d) in (old, new)
         if sig != signal.SIGKILL:
             lines = [x for x in text.replace("\r", "\n").splitlines()
                      if x.strip() and not x.startswith("face:")]

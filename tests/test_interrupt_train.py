@@ -2,6 +2,7 @@
 leaves no stray files, and says so in one line; the next start cleans up."""
 from __future__ import annotations
 
+import hashlib
 import signal
 import subprocess
 import sys
@@ -17,7 +18,8 @@ DIMS = {"text": 16, "audio": 8, "video": 8, "physio": 4, "ssl": 4}
 
 
 def tree(d):
-    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
