@@ -85,12 +85,12 @@ def test_recover_removes_stale_temporaries_of_its_targets_only(tmp_path):
 # -- extract face under signals ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def project(tiny_project, tmp_path_factory):
-    """A project on two of the tiny corpus's videos (2 workers), with its outputs computed once
+    """A project on four of the tiny corpus's videos (2 workers), with its outputs computed once
     under the old params (detect_every 3) and once under the new ones (2)."""
     d = make_project(tmp_path_factory.mktemp("interrupt"), tiny_project.root,
                      **{"features.workers": 2})
     utts = pd.read_csv(tiny_project.dir / "data/pairs/utterances.csv", keep_default_na=False)
-    keep = sorted(utts["video"].unique())[:2]
+    keep = sorted(utts["video"].unique())[:4]     # enough work that a signal lands mid-run
     (d / "data/pairs").mkdir(parents=True)
     utts[utts["video"].isin(keep)].to_csv(d / "data/pairs/utterances.csv", index=False)
     refs = {}
@@ -151,7 +151,7 @@ def test_signal_mid_extraction_keeps_old_outputs(project, sig, group, rc):
     try:
         proc, err = start(d)
         wait_for(lambda: "face:" in err.read_text())          # the pool is at work
-        time.sleep(1.0)
+        time.sleep(0.3)
         assert proc.poll() is None, "finished before the signal"
         (os.killpg if group else os.kill)(proc.pid, sig)
         assert proc.wait(60) == rc
