@@ -178,14 +178,10 @@ def write_curves(live_dir: Path, curves: dict[str, list]) -> None:
 
 def map_units(task: Task, items: list, progress: bool) -> list[UnitResult]:
     """Run the units through the executor seam (`tasks.executor`), results in input order."""
-    try:
-        from ..executor import Executor
-    except ImportError:          # the seam is optional for a single machine
-        return [_run_unit(x) for x in items]
+    from ..executor import Executor
     with Executor.from_params(task.prm, "tasks") as ex:
-        res = ex.resources_for(task.hp.device) if hasattr(ex, "resources_for") else None
         return ex.map(_run_unit, items, desc=f"train {task.name}", unit="fold x seed",
-                      progress=progress, resources=res)
+                      progress=progress, resources=ex.resources_for(task.hp.device))
 
 
 def train(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path, live_dir: Path | None,
