@@ -121,8 +121,15 @@ def start(d: Path) -> tuple[subprocess.Popen, Path]:
     err = d / "stderr.txt"
     proc = subprocess.Popen([sys.executable, "-m", "stages.extract", "face"], cwd=d,
                             env=stage_env(), stdout=subprocess.DEVNULL, stderr=open(err, "w"),
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_terminal_signals)
     return proc, err
+
+
+def _terminal_signals() -> None:
+    """The child starts as from a terminal: Ctrl-C and SIGTERM at their defaults, whatever this
+    test process inherited or was left with (an ignored SIGINT is inherited across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def wait_for(cond, timeout=120.0, step=0.05):
