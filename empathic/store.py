@@ -72,6 +72,16 @@ class Features:
         return {u: i for i, u in enumerate(self.ids)}
 
 
+def frame_mean_std(frames, dim: int) -> np.ndarray:
+    """(2 * dim,) float32: the mean then the std of each column over the finite frames of one
+    utterance; NaN when it has none (the row is then not ok, never zero-filled)."""
+    x = np.asarray(frames, np.float64).reshape(-1, dim)
+    x = x[np.all(np.isfinite(x), axis=1)]
+    if not len(x):
+        return np.full(2 * dim, np.nan, np.float32)
+    return np.concatenate([x.mean(axis=0), x.std(axis=0)]).astype(np.float32)
+
+
 def _offsets(seqs: Sequence[np.ndarray]) -> np.ndarray:
     lens = np.array([len(s) for s in seqs], dtype=np.int64)
     return np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)

@@ -26,7 +26,6 @@ def test_identical_predictors_delta_zero_p_one():
 def test_better_on_every_session_gives_an_interval_above_zero():
     rng = np.random.default_rng(1)
     groups = np.repeat(np.arange(8), 12)
-    y = rng.integers(0, 2, len(groups))
     hits_a = (rng.random(len(groups)) < 0.9).astype(float)     # a: right 90 % everywhere
     hits_b = (rng.random(len(groups)) < 0.5).astype(float)     # b: a coin
     for g in range(8):                                          # a better in every session
@@ -36,7 +35,6 @@ def test_better_on_every_session_gives_an_interval_above_zero():
                        n_boot=300, n_perm=300)
     assert c["delta"] == pytest.approx(hits_a.mean() - hits_b.mean())
     assert c["ci95"][0] > 0 and c["p"] < 0.01 and c["better"] and c["n_groups"] == 8
-    del y
 
 
 class _Tie(Task):

@@ -262,7 +262,6 @@ def test_overlap_cut_uses_no_frame_after_the_response_starts(tmp_path):
     """A prompt's frame statistics stop at the response's start; frames carry their time."""
     import pandas as pd
 
-    from empathic.training.data import Rows  # noqa: F401  (the cut feeds Rows' inputs)
     rate = 10.0
     frames = [np.arange(30, dtype=np.float32)[:, None] / rate, np.ones((5, 1), np.float32)]
     feats = store.Features("audio", ["p", "q"], np.array([True, True]),

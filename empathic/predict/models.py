@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmpathicError
-from ..store import Features
+from ..store import Features, frame_mean_std
 from ..training.data import MODALITIES
 from .features import MODALITY_EXTRACTOR
 
@@ -188,10 +188,8 @@ def add_frame_stats(ms: ModelSet, feats: dict[str, Features], rows: list[int], n
         f = feats[m]
         out = np.full((len(pick), 2 * len(f.frame_names)), np.nan, np.float32)
         for j, i in enumerate(pick):
-            x = np.asarray(f.frames[i], np.float64) if f.ok[i] else np.zeros((0, 1))
-            x = x[np.all(np.isfinite(x), axis=1)]
-            if len(x):
-                out[j] = np.concatenate([x.mean(axis=0), x.std(axis=0)])
+            if f.ok[i]:
+                out[j] = frame_mean_std(f.frames[i], len(f.frame_names))
         X[m + FRAME_STATS] = out
         ok[m] = ok[m] & np.isfinite(out).all(axis=1)
 

@@ -97,12 +97,8 @@ class FeatureBank:
             if i < 0:
                 continue
             present[r] = True
-            if not f.ok[i]:
-                continue
-            x = np.asarray(f.frames[i], dtype=np.float64)[times[i] < cut]
-            x = x[np.all(np.isfinite(x), axis=1)]
-            if len(x):
-                out[r] = np.concatenate([x.mean(axis=0), x.std(axis=0)])
+            if f.ok[i]:
+                out[r] = store.frame_mean_std(f.frames[i][times[i] < cut], len(f.frame_names))
         return out, present, np.isfinite(out).all(axis=1) & present, names
 
     def names(self, modality: str) -> list[str]:
