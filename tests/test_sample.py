@@ -302,6 +302,30 @@ def test_intensities_vary_and_faces_show_them(truth):
     assert corners(strong) < corners(weak) < corners(neutral)   # higher corners, image y down
 
 
+def test_display_styles_vary_and_move_their_part_of_the_face(truth):
+    from empathic.corpora.sample.dialogue import STYLES
+    assert {r["style"] for r in truth} <= set(STYLES) and len({r["style"] for r in truth}) >= 2
+    face = G.actor_face(validate(TINY), 1, "F")
+    rest = face.posed("neu", 0.0)[1]
+    shift = lambda p, idx: np.abs(p[idx] - rest[idx]).sum()  # noqa: E731
+    brows, mouth = list(range(17, 27)), list(range(48, 68))
+    (u_up, l_up), (u_lo, l_lo) = STYLES["upper"], STYLES["lower"]
+    upper = face.posed("sad", 0.0, 1.0, "", (u_up, l_up, 1.0))[1]
+    lower = face.posed("sad", 0.0, 1.0, "", (u_lo, l_lo, 1.0))[1]
+    assert shift(upper, brows) > 2 * shift(lower, brows)        # brows carry the upper style
+    assert shift(lower, mouth) > 2 * shift(upper, mouth)        # the mouth the lower one
+
+
+def test_actors_have_their_own_resting_face_and_a_fixed_mix_of_kinds():
+    from empathic.corpora.sample.dialogue import actor_profile
+    c = validate(TINY)
+    corners = [G.actor_look(c, s, g).corner_rest for s in (1, 2, 3) for g in "FM"]
+    assert len(set(corners)) == 6 and max(corners) - min(corners) > 0.01
+    # the same mix of expressivity kinds whatever the seed
+    kinds = lambda seed: [actor_profile(seed, s, g).kind for s in range(1, 6) for g in "FM"]  # noqa: E731
+    assert kinds(1) == kinds(2) and {"balanced", "voice", "face"} == set(kinds(1))
+
+
 def test_improvised_sentences_are_pooled_per_session(truth):
     from empathic.corpora.sample.text import NEUTRAL_LINES
     by_session: dict[str, set] = {}

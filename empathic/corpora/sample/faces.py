@@ -10,9 +10,11 @@ motion-capture dots, head motion, occluders: see film.py), so no landmark warp r
 
 Expressions (offsets in units of the inter-ocular distance, x measured outward from the face's
 midline so they read the same on mirrored actors):
-  hap/exc: mouth corners up and out, lower lids up (exc: stronger, brows raised, mouth ajar);
+  hap/exc: mouth corners up and out, lower lids up (exc: stronger, brows raised, mouth open:
+           laughing; hap: lips barely parted);
   sad: mouth corners down, inner brows up, outer brows down;
-  ang/fru: brows down and drawn together (fru: milder), corners down a little;
+  ang: brows down and drawn together, corners down a little, lips barely parted;
+  fru: brows down and drawn together, lips pressed (corners in), lower lids up;
   neu: no offset.
 """
 from __future__ import annotations
@@ -33,6 +35,8 @@ STRENGTH_STEP = 0.2       # bank frames per expression: display strength 0, 0.2,
 BLEND_WEIGHT = 0.45       # a blend adds this share of the second emotion's offsets
 FACE_WIDTH = 0.46         # jaw width as a fraction of the half frame's width
 FACE_CENTRE_Y = 0.47      # face centre as a fraction of the half frame's height
+REST_CORNERS = 0.05       # resting mouth-corner height per actor: uniform +-this (IOD units)
+REST_BROWS = 0.04         # resting brow height per actor: uniform +-this (IOD units)
 MOUTH_COLOUR = (30, 18, 60)    # BGR, inside of the open mouth
 TEETH_COLOUR = (205, 215, 225)
 
@@ -52,11 +56,13 @@ _OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
             (_OUTER_BROWS, 0, 0.05), ([37, 38, 43, 44], 0, 0.03)],
     "ang": [(_BROWS, 0, 0.06), ([21, 22], -0.05, 0.05), ([20, 23], -0.03, 0.03),
             (_CORNERS, -0.02, 0.05), ([37, 38, 43, 44], 0, -0.03)],
-    "fru": [(_BROWS, 0, 0.12), ([21, 22], -0.05, 0.07), (_CORNERS, -0.01, 0.07)],
+    "fru": [(_BROWS, 0, 0.14), ([21, 22], -0.06, 0.09), (_CORNERS, -0.08, 0.05),
+            ([49, 53, 59, 55], -0.04, 0), (_LOWER_LIDS, 0, -0.05)],
 }
-# Mouth ajar at full display, also between words (smiling and shouting open it, sadness and
-# frustration press the lips): a shape change that no single landmark separates across classes.
-_BASE_OPEN = {"exc": 0.8, "hap": 0.6, "ang": 0.75}
+# Mouth ajar at full display, also between words: wide in a laugh (exc), barely in a smile or in
+# anger, closed in sadness and frustration (pressed lips). A wide open mouth for every aroused
+# display made mouth opening alone tell the aroused classes apart.
+_BASE_OPEN = {"exc": 0.8, "hap": 0.2, "ang": 0.2}
 SPEECH_OPEN = 0.45         # mouth opening at the loudest speech, on top of the display's
 # Mouth opening 1.0: lower lip and chin move down, corners a little.
 _OPEN = [([65, 66, 67, 55, 56, 57, 58, 59], 0, 0.50), ([48, 54, 60, 64], -0.02, 0.22),
@@ -126,6 +132,8 @@ class Look:
     chin: float      # chin drop (inter-ocular units)
     eyes: float      # eye size factor
     nose: float      # nose width factor
+    corner_rest: float = 0.0   # resting mouth-corner height (inter-ocular units, up > 0)
+    brow_rest: float = 0.0     # resting brow height (inter-ocular units, up > 0)
 
     @staticmethod
     def draw(rng: np.random.Generator, mirror: bool) -> "Look":
@@ -133,8 +141,13 @@ class Look:
         # Face-shape warps stay small beside the expressions (corners and brows move 0.1-0.2
         # inter-ocular units): an unseen test actor's face shape is a part of the response
         # landmarks no prompt can predict, and larger warps let it drown the empathic link.
-        return Look(mirror, gains, float(rng.uniform(0.97, 1.03)), float(rng.uniform(-0.02, 0.04)),
-                    float(rng.uniform(0.96, 1.05)), float(rng.uniform(0.95, 1.06)))
+        shape = (float(rng.uniform(0.985, 1.015)), float(rng.uniform(-0.01, 0.02)),
+                 float(rng.uniform(0.98, 1.025)), float(rng.uniform(0.975, 1.03)))
+        # A resting face of one's own: some people's mouth corners sit low or high at rest and
+        # their brows high or low, so an unseen actor's neutral face is not the training actors'.
+        rest = (float(rng.uniform(-REST_CORNERS, REST_CORNERS)),
+                float(rng.uniform(-REST_BROWS, REST_BROWS)))
+        return Look(mirror, gains, *shape, *rest)
 
 
 def _move(pts: np.ndarray, cx: float, unit: float, spec) -> np.ndarray:
@@ -184,6 +197,8 @@ class ActorFace:
         _scale_about(p, list(range(36, 42)), look.eyes, look.eyes)
         _scale_about(p, list(range(42, 48)), look.eyes, look.eyes)
         _scale_about(p, list(range(31, 36)), look.nose, 1.0)
+        p[_CORNERS, 1] -= look.corner_rest * self.unit
+        p[_BROWS, 1] -= look.brow_rest * self.unit
         return p
 
     def _box(self, half_w: int, half_h: int) -> tuple[int, int, int, int]:
@@ -198,23 +213,24 @@ class ActorFace:
     def target(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
                gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
         """Landmarks for an expression shown at `strength` (1: the full pose), optionally blended
-        toward a second emotion, and a mouth opening in [0, 1]; `gains` scale the actor's brows,
-        mouth corners and mouth opening."""
-        brows, corners, opening_gain = gains
+        toward a second emotion, and a mouth opening in [0, 1]; `gains` scale the display's upper
+        face (brows, lids), its mouth (corners and the display's open mouth) and the speech-driven
+        mouth opening."""
+        upper, lower, opening_gain = gains
         p = self.shape.copy()
         p[[65, 66, 67], 1] = p[[63, 62, 61], 1] + 0.5      # lips closed at rest
         spec = [(i, dx * strength, dy * strength) for i, dx, dy in _OFFSETS[expression]]
         if blend:
             w = BLEND_WEIGHT * strength
             spec += [(i, dx * w, dy * w) for i, dx, dy in _OFFSETS[blend]]
-        spec = [(i, dx * _gain(i[0], brows, corners), dy * _gain(i[0], brows, corners))
+        spec = [(i, dx * _gain(i[0], upper, lower), dy * _gain(i[0], upper, lower))
                 for i, dx, dy in spec]
         p = _move(p, self.cx, self.unit, spec)
         # the open mouth of a smile or a shout shows even in a weak display (laughing and
         # shouting are also voice), so it depends less on strength than brows and corners do
         level = min(1.0, 0.4 + 0.6 * strength) if strength > 0 else 0.0
-        base = min(0.8, _BASE_OPEN.get(expression, 0.0) * level
-                   + (BLEND_WEIGHT * level * _BASE_OPEN.get(blend, 0.0) if blend else 0.0))
+        base = min(0.8, lower * (_BASE_OPEN.get(expression, 0.0) * level
+                   + (BLEND_WEIGHT * level * _BASE_OPEN.get(blend, 0.0) if blend else 0.0)))
         p = _move(p, self.cx, self.unit, [(i, dx * base, dy * base) for i, dx, dy in _OPEN_DISPLAY])
         speech = min(1.0 - base, SPEECH_OPEN * mouth * opening_gain)
         return _move(p, self.cx, self.unit, [(i, dx * speech, dy * speech) for i, dx, dy in _OPEN])
@@ -263,8 +279,9 @@ def _reflect(pts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gain(i: int, brows: float, corners: float) -> float:
-    return brows if 17 <= i <= 26 else corners if 48 <= i <= 67 else 1.0
+def _gain(i: int, upper: float, lower: float) -> float:
+    """Gain of landmark i's display offset: brows and eyes (upper face) or mouth (lower)."""
+    return upper if 17 <= i <= 47 else lower if 48 <= i <= 67 else 1.0
 
 
 def piecewise_affine(img: np.ndarray, src: np.ndarray, dst: np.ndarray,

@@ -1,7 +1,7 @@
 """Filming a sample dialogue: the per-frame display of both actors and the AVI with its audio.
 
-Per actor and frame: the emotion of their latest turn, shown with a strength that rises over the
-turn's onset, holds at the apex and falls at the offset, then fades to a residue while the partner
+Per actor and frame: the emotion of their latest turn, shown in that turn's display style (whole
+face, mostly upper face, mostly mouth) with a strength that rises over the turn's onset, holds at the apex and falls at the offset, then fades to a residue while the partner
 speaks; the mouth follows the actor's own speech envelope; blinks every few seconds; head motion
 (translation, scale, small rotation) as a sum of slow sinusoids; a few moments where the head is
 turned away or a hand covers the face. The marker wearer (left half) carries motion-capture dots.
@@ -64,8 +64,9 @@ def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
 def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gender: str,
              profile, rng: np.random.Generator) -> dict:
     """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose."""
-    from .dialogue import EMOTIONS
+    from .dialogue import EMOTIONS, STYLES
     emo = np.zeros(n, np.int64)
+    style = np.zeros(n, np.int64)
     blend = np.full(n, "", dtype=object)
     strength = np.zeros(n)
     mouth = np.zeros(n)
@@ -81,6 +82,7 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         env = np.interp(u, [0, 0.25, 0.7, 1], [0.35, 1, 1, 0.65])
         emo[f0:] = EMOTIONS.index(t["emotion"])
         blend[f0:] = t["blend"]
+        style[f0:] = list(STYLES).index(t["style"])
         strength[f0:f0 + m] = apex * env[:max(0, min(m, n - f0))]
         tail = np.arange(max(0, f2 - f1)) / fps
         strength[f1:f2] = apex * (RESIDUE + (0.65 - RESIDUE) * np.exp(-tail / FADE_S))
@@ -111,12 +113,14 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         else:
             hand[a:b] = True
     return dict(emo=emo, blend=blend, strength=strength, mouth=mouth, blink=blink, pose=pose,
-                hand=hand)
+                hand=hand, style=style)
 
 
-def compose(face: ActorFace, line: dict, i: int, gains, markers: bool) -> np.ndarray:
+def compose(face: ActorFace, line: dict, i: int, profile, markers: bool) -> np.ndarray:
     """One half frame of an actor at frame i of its timeline."""
-    from .dialogue import EMOTIONS
+    from .dialogue import EMOTIONS, STYLES
+    upper, lower = list(STYLES.values())[line["style"][i]]
+    gains = (profile.brows * upper, profile.corners * lower, profile.mouth)
     img, pts = face.posed(EMOTIONS[line["emo"][i]], line["mouth"][i], line["strength"][i],
                           line["blend"][i], gains)
     if markers or line["blink"][i]:
@@ -180,15 +184,14 @@ def film(faces: dict, profiles: dict, wearer: str, turns: list[dict], audio: lis
     """Write the dialogue's AVI: the marker wearer on the left, the partner on the right."""
     n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * fps))
     lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng) for g in "FM"}
-    gains = {g: (profiles[g].brows, profiles[g].corners, profiles[g].mouth) for g in "FM"}
     left, right = wearer, "M" if wearer == "F" else "F"
     half = width // 2
     frame = np.empty((height, width, 3), np.uint8)
 
     def frames():
         for i in range(n):
-            frame[:, :half] = compose(faces[left], lines[left], i, gains[left], True)
-            frame[:, half:] = compose(faces[right], lines[right], i, gains[right], False)
+            frame[:, :half] = compose(faces[left], lines[left], i, profiles[left], True)
+            frame[:, half:] = compose(faces[right], lines[right], i, profiles[right], False)
             yield frame
 
     need = int(math.ceil(n / fps * SAMPLE_RATE))

@@ -24,20 +24,21 @@ from ...errors import ParamError
 from ...parallel import pmap
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
-                       draw_turns, empathy_matrix)
+                       draw_styles, draw_turns, empathy_matrix)
 from .faces import ActorFace, Look
 from .film import film
 from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16
 from .text import SCRIPTS
 
-EMPATHY = empathy_matrix(0.9)     # the link at sample.empathy = 0.9 (the params.yaml value)
+EMPATHY = empathy_matrix(0.95)    # the link at sample.empathy = 0.95 (the params.yaml value)
 
 # Prosody per emotion (means): espeak rate (words/min), pitch offset from the actor's base (0-99
 # scale), pitch range (0-99), volume (0-200). Arousal separates (ang/exc/hap vs sad/neu); within
-# an arousal level the means are close and the per-turn spread (JITTER) overlaps them.
-PROSODY = {"neu": (158, 0, 30, 100), "hap": (176, 7, 58, 140), "exc": (194, 13, 74, 172),
-           "sad": (132, -10, 12, 64), "ang": (192, 9, 62, 182), "fru": (166, 2, 42, 130)}
-JITTER = (8.0, 2.0, 6.0, 9.0)
+# an arousal level the means differ less (happiness: higher and livelier pitch; anger: louder,
+# flatter) and the per-turn spread (JITTER) overlaps them.
+PROSODY = {"neu": (158, 0, 30, 100), "hap": (174, 10, 64, 138), "exc": (194, 13, 74, 172),
+           "sad": (132, -10, 12, 64), "ang": (190, 2, 42, 186), "fru": (166, 2, 42, 130)}
+JITTER = (6.0, 1.5, 4.0, 6.0)
 REF_RMS = 3000.0          # speech level (int16 RMS) that `sample.snr_db` refers to
 
 
@@ -156,7 +157,7 @@ def speak(c: Config, spec: DialogSpec, turns: list[dict], rng: np.random.Generat
     neu = np.array(PROSODY["neu"], dtype=float)
     for t in turns:
         voice, base, habit = actor_voice(c, spec.session, t["speaker"])
-        g = t["voice_gain"] * (0.35 + 0.65 * t["intensity"])
+        g = t["voice_gain"] * (0.5 + 0.5 * t["intensity"])
         v = neu + (np.array(PROSODY[t["emotion"]]) - neu) * g + habit
         v += rng.normal(0, 1, 4) * JITTER
         rate, dpitch, prange, vol = (int(round(x)) for x in v)
@@ -208,6 +209,7 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
     root = Path(root_s)
     rng = np.random.default_rng([c.seed, spec.session, spec.index])
     turns = draw_turns(c, spec, rng)
+    draw_styles(turns, np.random.default_rng([c.seed, spec.session, spec.index, 9]))
     profiles = {g: actor_profile(c.seed, spec.session, g) for g in "FM"}
     for t in turns:
         t["face_gain"], t["voice_gain"] = profiles[t["speaker"]].face, profiles[t["speaker"]].voice
@@ -244,7 +246,7 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
                  prompt_emotion=t["prompt_emotion"], text=t["text"],
                  wav=L.wav_path(root, spec.session, spec.name, t["utt_id"]).relative_to(root)
                  .as_posix(), video=avi.relative_to(root).as_posix(),
-                 intensity=f"{t['intensity']:.4f}", blend=t["blend"],
+                 intensity=f"{t['intensity']:.4f}", blend=t["blend"], style=t["style"],
                  actor_kind=profiles[t["speaker"]].kind, ratings=";".join(t["labels"]))
             for t in timed]
     return dict(rows=rows, frames=frames, audio_s=sum(len(x) for x in audio) / SAMPLE_RATE,
