@@ -57,7 +57,7 @@ NOSE = list(range(27, 36))
 EYE_CORNERS = [36, 39, 42, 45]
 RIGID = NOSE + EYE_CORNERS           # points the alignment is fitted on
 MOUTH_CORNERS = [48, 54]
-MOUTH_CENTRE = [62, 66]              # inner lip midpoints; their mean moves little with the jaw
+MOUTH_CENTRE = [62, 66]              # inner lip midpoints; their mean drops by half the lip gap
 INNER_LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]       # (upper, lower)
 EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]  # (upper, lower)
 
@@ -65,7 +65,8 @@ EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]  # (upper, lower)
 MEASURES = [
     "mouth_open",      # mean gap between the inner lips
     "mouth_width",     # corner to corner
-    "mouth_corner",    # corners' height above the mouth centre (smile > 0 > frown); jaw-proof
+    "mouth_corner",    # corners' height above the mouth centre (smile > 0 > frown); an open
+                       # mouth raises it too (the centre drops by half the lip gap)
     "brow_height",     # brows' height above the eye corners
     "eye_open",        # mean gap between the eyelids
     "head_roll",       # in-plane rotation of the face in the frame, degrees
