@@ -1,7 +1,7 @@
 """One executor seam for every parallel loop: a local process pool or a Dask cluster.
 
-    from empathic.executor import Executor
-    with Executor.from_params(prm, "features", paths={"data.root": root}) as ex:
+    from empathic.executor import from_params
+    with from_params(prm, "features", paths={"data.root": root}) as ex:
         out = ex.map(fn, items, desc="face", unit="video", initializer=init, initargs=(cfg,))
 
 ``map(fn, items, *, desc, unit, progress, initializer, initargs, chunksize, resources)`` returns
@@ -83,11 +83,6 @@ def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Execu
         timeout_s=P.number(prm, "dask.timeout_s", lo=0.1, hi=600),
         retries=P.number(prm, "dask.retries", lo=0, hi=100, integer=True),
         resources={str(k): v for k, v in resources.items()}, paths=dict(paths or {}))
-
-
-# `Executor.from_params(prm, section)` is how callers open one (the base class lives in
-# executor_base.py, which the Dask side shares without importing this module)
-Executor.from_params = staticmethod(from_params)
 
 
 def limit_threads(n: int = 1) -> None:

@@ -1,6 +1,6 @@
 """Compatibility layer: `pmap` is the local process pool of :mod:`empathic.executor`.
 
-New code takes an :class:`empathic.executor.Executor` (from params) instead, so it can also run
+New code takes an :class:`empathic.executor.Executor` (`empathic.executor.from_params`) instead, so it can also run
 on a Dask cluster.
 """
 from __future__ import annotations

@@ -21,7 +21,7 @@ import pandas as pd
 
 from empathic import cli, extractors, params as P, store
 from empathic.atomic import recover, replace_together, write_csv
-from empathic.executor import Executor
+from empathic.executor import from_params
 from empathic.errors import TooManyFailures
 from empathic.tables import load_utterances
 
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         results = {m: extractors.unavailable_result(m, utts["utt_id"], absent) for m in modalities}
     else:
         paths = {"data.root": root} if ex.reads_root else None
-        with Executor.from_params(prm, "features", paths=paths) as executor:
+        with from_params(prm, "features", paths=paths) as executor:
             ex.executor = executor
             results = ex.extract(utts)
     for modality, res in results.items():

@@ -24,7 +24,7 @@ import dask_jobs
 from conftest import make_project, run_stage, stage_env
 from empathic.dask_executor import DaskExecutor
 from empathic.errors import EmpathicError
-from empathic.executor import Executor, ProcessExecutor
+from empathic.executor import ProcessExecutor, from_params
 
 OUTPUTS = {"text": ["text"], "audio": ["audio"], "face": ["video", "landmarks"]}
 SMALL = {"features.text.batch_size": 8}      # several text tasks on the tiny corpus
@@ -169,19 +169,19 @@ def test_map_keeps_order_batches_and_loads_once_per_worker(dask_cluster):
 def test_params_pick_the_executor(tmp_path):
     prm = {"features": {"workers": 3}, "dask": {"address": None, "n_workers": 0, "timeout_s": 5,
                                                 "retries": 2, "resources": {"GPU": 1}}}
-    ex = Executor.from_params(prm, "features")
+    ex = from_params(prm, "features")
     assert isinstance(ex, ProcessExecutor) and ex.workers == 3
     prm["features"]["executor"] = "dask"
-    ex = Executor.from_params(prm, "features", paths={"data.root": tmp_path})
+    ex = from_params(prm, "features", paths={"data.root": tmp_path})
     assert isinstance(ex, DaskExecutor) and ex.n_workers == 3 and ex.client is None
     assert ex.resources == {"GPU": 1} and ex.retries == 2
     prm["features"]["executor"] = "spark"
     with pytest.raises(EmpathicError, match="features.executor"):
-        Executor.from_params(prm, "features")
+        from_params(prm, "features")
     prm["features"]["executor"] = "dask"
     prm["dask"]["address"] = ""
     with pytest.raises(EmpathicError, match="dask.address"):
-        Executor.from_params(prm, "features")
+        from_params(prm, "features")
 
 
 def test_a_task_that_kills_its_worker_runs_again(dask_cluster, tmp_path):

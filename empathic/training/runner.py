@@ -178,8 +178,8 @@ def write_curves(live_dir: Path, curves: dict[str, list]) -> None:
 
 def map_units(task: Task, items: list, progress: bool) -> list[UnitResult]:
     """Run the units through the executor seam (`tasks.executor`), results in input order."""
-    from ..executor import Executor
-    with Executor.from_params(task.prm, "tasks") as ex:
+    from ..executor import from_params
+    with from_params(task.prm, "tasks") as ex:
         return ex.map(_run_unit, items, desc=f"train {task.name}", unit="fold x seed",
                       progress=progress, resources=ex.resources_for(task.hp.device))
 
