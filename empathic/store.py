@@ -72,6 +72,11 @@ class Features:
         return {u: i for i, u in enumerate(self.ids)}
 
 
+def frame_stat_names(frame_names: Sequence[str]) -> list[str]:
+    """Column names of `frame_mean_std`: <frame name>_mean for each column, then <name>_std."""
+    return [f"{n}_mean" for n in frame_names] + [f"{n}_std" for n in frame_names]
+
+
 def frame_mean_std(frames, dim: int) -> np.ndarray:
     """(2 * dim,) float32: the mean then the std of each column over the finite frames of one
     utterance; NaN when it has none (the row is then not ok, never zero-filled)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EmpathicError
-from ..store import Features, frame_mean_std
+from ..store import Features, frame_mean_std, frame_stat_names
 from ..training.data import MODALITIES
 from .features import MODALITY_EXTRACTOR
 
@@ -115,7 +115,8 @@ class ModelSet:
                 pooled = list(feats[m].pooled_names)
                 if trained == pooled:
                     continue
-                if feats[m].frames is not None and trained == stat_names(feats[m]):
+                stats = frame_stat_names(feats[m].frame_names or [])
+                if feats[m].frames is not None and trained == stats:
                     e.frame_stats.add(m)
                     continue
                 raise EmpathicError(
@@ -169,11 +170,6 @@ class Predictions:
     listener: np.ndarray          # (n, 136) aligned landmarks
     modalities: list[str]
     notes: list[list[str]]
-
-
-def stat_names(f: Features) -> list[str]:
-    names = list(f.frame_names or [])
-    return [f"{n}_mean" for n in names] + [f"{n}_std" for n in names]
 
 
 def add_frame_stats(ms: ModelSet, feats: dict[str, Features], rows: list[int], n_sides: int,

@@ -89,7 +89,7 @@ class FeatureBank:
                 times = [np.arange(len(x)) / rate for x in f.frames]
             self._cache[key] = (f, f.index(), [np.asarray(t).reshape(-1) for t in times])
         f, index, times = self._cache[key]
-        names = [f"{n}_mean" for n in f.frame_names] + [f"{n}_std" for n in f.frame_names]
+        names = store.frame_stat_names(f.frame_names)
         out = np.full((len(utt_ids), len(names)), np.nan, dtype=np.float32)
         present = np.zeros(len(utt_ids), bool)
         for r, (u, cut) in enumerate(zip(utt_ids, cut_s)):
