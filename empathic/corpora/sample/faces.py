@@ -132,8 +132,8 @@ class Look:
     chin: float      # chin drop (inter-ocular units)
     eyes: float      # eye size factor
     nose: float      # nose width factor
-    corner_rest: float = 0.0   # resting mouth-corner height (inter-ocular units, up > 0)
-    brow_rest: float = 0.0     # resting brow height (inter-ocular units, up > 0)
+    corner_rest: float   # resting mouth-corner height (inter-ocular units, up > 0)
+    brow_rest: float     # resting brow height (inter-ocular units, up > 0)
 
     @staticmethod
     def draw(rng: np.random.Generator, mirror: bool) -> "Look":

@@ -1,10 +1,11 @@
 """Filming a sample dialogue: the per-frame display of both actors and the AVI with its audio.
 
 Per actor and frame: the emotion of their latest turn, shown in that turn's display style (whole
-face, mostly upper face, mostly mouth) with a strength that rises over the turn's onset, holds at the apex and falls at the offset, then fades to a residue while the partner
-speaks; the mouth follows the actor's own speech envelope; blinks every few seconds; head motion
-(translation, scale, small rotation) as a sum of slow sinusoids; a few moments where the head is
-turned away or a hand covers the face. The marker wearer (left half) carries motion-capture dots.
+face, mostly upper face, mostly mouth) with a strength that rises over the turn's onset, holds at
+the apex and falls at the offset, then fades to a residue while the partner speaks; the mouth
+follows the actor's own speech envelope; blinks every few seconds; head motion (translation,
+scale, small rotation) as a sum of slow sinusoids; a few moments where the head is turned away or
+a hand covers the face. The marker wearer (left half) carries motion-capture dots.
 
 The AVI (MPEG-4 part 2, XVID fourcc, the dialogue's stereo track as 16 kHz PCM) is written with
 PyAV on one thread, so the same inputs give the same bytes.

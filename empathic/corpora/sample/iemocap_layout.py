@@ -18,8 +18,8 @@ EMO_NAMES = {"neu": "Neutral", "hap": "Happiness", "exc": "Excited", "sad": "Sad
 EMO_HEADER = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]"
 TRUTH_COLUMNS = ("utt_id", "session", "dialog", "kind", "speaker", "side", "start", "end",
                  "emotion", "consensus", "valence", "arousal", "dominance", "arousal_level",
-                 "prompt_emotion", "text", "wav", "video", "intensity", "blend", "style", "actor_kind",
-                 "ratings")
+                 "prompt_emotion", "text", "wav", "video", "intensity", "blend", "style",
+                 "actor_kind", "ratings")
 
 
 def session_dir(root: Path, session: int) -> Path:
