@@ -327,3 +327,32 @@ def test_training_on_dask_gives_the_local_bytes(project, tmp_path, dask_cluster,
     assert len(files) > 8
     for f in files:
         assert (tmp_path / "local" / f).read_bytes() == (tmp_path / "dask" / f).read_bytes(), f
+
+
+@pytest.mark.parametrize("targets", [
+    {"landmarks": 1.0},
+    {"landmarks": 1.0, "audio": 1.0, "text": 1.0, "video": 1.0},   # the seed formulation
+    {"audio": 1.0, "text": 0.5},                                    # no landmarks at all
+], ids=["landmarks", "all", "no_landmarks"])
+def test_every_target_set_the_schema_allows_trains_and_scores(project, tmp_path, one_thread,
+                                                              targets):
+    """Each target set trains, evaluates and reports every target's metrics for every model."""
+    root, _ = project
+    prm = dict(params(epochs=2, targets=targets, reference=True),
+               split={"folds": ["Ses02"], "refit": False})
+    task = load_task("response", prm)
+    tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
+    runner.train(task, tables, bank, tmp_path / "models", None, progress=False)
+    doc = evaluate.evaluate(task, tables, bank, tmp_path / "models", tmp_path / "m.json", None)
+    expect = {f"{t}_{m}" for t in targets for m in ("mse", "cosine")}
+    if "landmarks" in targets:
+        expect |= {"nme", "pck_05", "expr_cosine"}
+    assert set(doc["models"]) == ({"fusion", "fusion_displacement"} if "landmarks" in targets
+                                  else {"fusion"})
+    for name, figures in doc["models"].items():
+        assert expect <= set(figures), (name, expect - set(figures))
+        assert all(np.isfinite(figures[k]["mean"]) for k in expect)
+    assert {"train_mean", "mirror", "nearest_neighbour"} <= set(doc["baselines"])
+    for name in ("train_mean", "mirror", "nearest_neighbour"):
+        assert {f"{t}_mse" for t in targets} <= set(doc["baselines"][name])
+    assert doc["comparisons"]

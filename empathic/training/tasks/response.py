@@ -230,7 +230,7 @@ class ResponseTask(Task):
 
     def _score(self, truth: Rows, pred: dict[str, np.ndarray], ref: Predictor) -> dict[str, float]:
         s = {}
-        for t in self.targets:
+        for t in (t for t in self.targets if t in pred):   # own_reference has landmarks only
             sc = ref.target_scalers[t]
             zt, zp = sc.transform(truth.Y[t]), sc.transform(pred[t])
             s[f"{t}_mse"] = mse(zp, zt)
@@ -242,8 +242,8 @@ class ResponseTask(Task):
                 s["pck_05"] = L.pck(pred[t], truth.Y[t], 0.05)
                 s["pck_10"] = L.pck(pred[t], truth.Y[t], 0.10)
                 if REF in truth.extra:        # the expression: the change from B's own face
-                    ref = truth.extra[REF]
-                    s["expr_cosine"] = cosine(pred[t] - ref, truth.Y[t] - ref)
+                    own = truth.extra[REF]
+                    s["expr_cosine"] = cosine(pred[t] - own, truth.Y[t] - own)
         return s
 
     def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
