@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .corpora.kemdy_common import PHYSIO_SOURCES
+
 COLUMNS = ["path", "size", "mtime_ns"]
 KINDS = ("audio", "video", "physio")
 FILES = [f"media_{k}.csv" for k in KINDS]
-# Signal folders per corpus (extractors.physio.SOURCES holds the same names).
-PHYSIO_SOURCES = {"kemdy19": ("EDA", "TEMP", "ECG"), "kemdy20": ("EDA", "TEMP", "IBI")}
 
 
 def _session_folder(session: str) -> str:
@@ -41,7 +41,7 @@ def _column_files(utts: pd.DataFrame, column: str) -> list[str]:
 def _physio_files(utts: pd.DataFrame, root: Path) -> list[str]:
     out = set()
     for (corpus, session), _ in utts.groupby(["corpus", "session"], sort=True):
-        for source in PHYSIO_SOURCES.get(str(corpus), ()):
+        for source in PHYSIO_SOURCES.get(str(corpus), {}).values():
             folder = root / source / _session_folder(session)
             if folder.is_dir():
                 out.update(str(p.relative_to(root)) for p in folder.rglob("*.csv"))

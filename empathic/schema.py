@@ -15,7 +15,8 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
-Modality = Literal["text", "audio", "video", "landmarks", "physio", "ssl"]
+MODALITIES = ("text", "audio", "video", "landmarks", "physio", "ssl")   # the feature files
+Modality = Literal[MODALITIES]
 Device = Literal["auto", "cpu", "cuda"]
 Encoder = Literal["concat", "attention"]
 ClassLoss = Literal["ce", "weighted_ce", "class_balanced"]

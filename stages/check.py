@@ -18,16 +18,16 @@ from empathic import cli, params as P
 from empathic.corpora.iemocap import session_dirs
 from empathic.corpora.kemdy19 import ANNOTATION_RE as KEMDY19_ANNOTATION
 from empathic.corpora.kemdy20 import ANNOTATION_RE as KEMDY20_ANNOTATION
+from empathic.corpora import RELEASE_FOLDERS
 from empathic.errors import CorpusError, ParamError
 
-SAMPLE_FOLDERS = {"iemocap": "IEMOCAP_full_release", "kemdy19": "KEMDy19", "kemdy20": "KEMDy20"}
 KEMDY = {"kemdy19": (KEMDY19_ANNOTATION, "annotation/SessionNN_F_res.csv"),
          "kemdy20": (KEMDY20_ANNOTATION, "annotation/SessNN_eval.csv")}
 
 
 def is_generated_sample(prm: dict, corpus: str, root: Path) -> bool:
     """Whether `root` is where the pipeline's own sample stage writes this corpus."""
-    sample = Path(str(P.get(prm, "sample.out"))) / SAMPLE_FOLDERS[corpus]
+    sample = Path(str(P.get(prm, "sample.out"))) / RELEASE_FOLDERS[corpus]
     return root.resolve() == sample.resolve()
 
 

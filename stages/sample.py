@@ -19,9 +19,10 @@ from empathic import cli, params as P
 from empathic.atomic import atomic_path
 from empathic.corpora.sample import generate, validate
 from empathic.corpora.sample.kemdy import generate_kemdy, validate_kemdy
+from empathic.corpora import RELEASE_FOLDERS
 from empathic.errors import ParamError
 
-FOLDERS = {"iemocap": "IEMOCAP_full_release", "kemdy19": "KEMDy19", "kemdy20": "KEMDy20"}
+FOLDERS = RELEASE_FOLDERS
 
 
 def main(argv=None) -> int:

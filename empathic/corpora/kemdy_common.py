@@ -27,6 +27,11 @@ from ..tables import UTTERANCE_COLUMNS
 LABEL_FIXES = {"disqust": "disgust"}
 ORDER = ["session", "dialog", "start", "end", "utt_id"]   # time order within each dialogue
 
+# corpus -> physiological signal -> the folder of its files (the media manifest and the physio
+# extractor both read this map)
+PHYSIO_SOURCES = {"kemdy19": {"eda": "EDA", "temp": "TEMP", "hr": "ECG"},
+                  "kemdy20": {"eda": "EDA", "temp": "TEMP", "hr": "IBI"}}
+
 
 def read_text(path: Path) -> str:
     """The file's text: BOM / UTF-16 / UTF-8, else cp949; a CorpusError naming the file if

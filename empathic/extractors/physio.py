@@ -38,13 +38,13 @@ import pandas as pd
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from .. import params as P
+from ..corpora.kemdy_common import PHYSIO_SOURCES
 from ..errors import EmpathicError
 from ..store import Features
 from . import Extractor, Result, register
 
 SIGNALS = ("eda", "temp", "hr")
-SOURCES = {"kemdy19": {"eda": "EDA", "temp": "TEMP", "hr": "ECG"},
-           "kemdy20": {"eda": "EDA", "temp": "TEMP", "hr": "IBI"}}
+SOURCES = PHYSIO_SOURCES
 POOLED = {"eda": ["eda_level", "eda_slope", "eda_peaks_per_s"],
           "temp": ["temp_mean", "temp_slope"],
           "hr": ["hr_mean", "hr_rmssd", "hr_sdnn"]}

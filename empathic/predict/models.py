@@ -10,16 +10,11 @@ import numpy as np
 from ..errors import EmpathicError
 from ..store import Features, frame_mean_std, frame_stat_names
 from ..training.data import MODALITIES
+from ..training.utterances import softmax
 from .features import MODALITY_EXTRACTOR
 
 TASKS = ("emotion", "dimensional", "response")
 FRAME_STATS = "/frame_stats"      # X key suffix: a modality's frame statistics
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -43,7 +38,7 @@ class Ensemble:
     def predict(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outs = [m.predict({k: X[k + FRAME_STATS if k in self.frame_stats else k]
                            for k in m.inputs}) for m in self.models]
-        fix = _softmax if self.classify else (lambda v: v)
+        fix = softmax if self.classify else (lambda v: v)
         return {t: np.mean([fix(np.asarray(o[t], np.float64)) for o in outs], axis=0)
                 for t in outs[0]}
 

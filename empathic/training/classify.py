@@ -26,11 +26,8 @@ TARGET = "emotion"
 
 
 def ua(y: np.ndarray, p: np.ndarray, k: int) -> float:
-    """Unweighted accuracy: mean recall over the classes present in y."""
-    support = np.bincount(y, minlength=k)
-    hit = np.bincount(y[y == p], minlength=k)
-    present = support > 0
-    return float((hit[present] / support[present]).mean())
+    """Unweighted accuracy (empathic.scoring.classification's definition)."""
+    return cls.from_confusion(cls.confusion(y, p, k))["ua"]
 
 
 class ClassificationTask(Task):

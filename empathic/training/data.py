@@ -16,9 +16,9 @@ import pandas as pd
 
 from .. import store
 from ..errors import EmpathicError
+from ..schema import MODALITIES
 from ..tables import PAIRS_DIR, load_folds, load_pairs, load_utterances
 
-MODALITIES = ("text", "audio", "video", "landmarks", "physio", "ssl")
 N_POINTS = 68
 _LM_MEAN = re.compile(r"^lm_mean_([xy])(\d\d)$")
 
