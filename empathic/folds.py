@@ -14,6 +14,11 @@ from typing import Callable, Iterable
 
 from .errors import ParamError
 
+# The smallest data the protocol is meant for. Below it `train` and `evaluate` print a warning,
+# the metrics report lists it and no comparison is claimed (README "Reading the results").
+MIN_SESSIONS = 4          # a test, a validation and at least two training sessions per fold
+MIN_TEST_DIALOGUES = 5    # dialogues in every fold's test sessions (the resampling units)
+
 
 def loso_session(sessions: list[str], val_sessions: int) -> list[dict]:
     """One fold per session: test = it, val = the next `val_sessions` (cyclic), train = rest."""
@@ -61,3 +66,26 @@ def select_folds(folds: dict, selection: str | list[str]) -> list[dict]:
     if unknown:
         raise ParamError(f"param 'split.folds' names unknown folds {unknown}; folds are {names}")
     return [f for f in folds["folds"] if f["name"] in wanted]
+
+
+def size_warnings(sessions, dialogues, folds: list[dict]) -> list[str]:
+    """Why these rows are below the minimum (empty when they are not).
+
+    `sessions` and `dialogues` are per-row arrays (session and dialogue key of every usable
+    row); `folds` the folds that run.
+    """
+    sessions, dialogues = list(map(str, sessions)), list(map(str, dialogues))
+    out = []
+    n = len(set(sessions))
+    if n < MIN_SESSIONS:
+        out.append(f"{n} sessions with usable rows (the minimum is {MIN_SESSIONS})")
+    small = []
+    for fold in folds:
+        test = set(fold["test"])
+        k = len({d for s, d in zip(sessions, dialogues) if s in test})
+        if k < MIN_TEST_DIALOGUES:
+            small.append(f"{fold['name']} {k}")
+    if small:
+        out.append(f"dialogues in the test sessions of fold {', '.join(small)} (the minimum is "
+                   f"{MIN_TEST_DIALOGUES} per fold)")
+    return out

@@ -155,7 +155,7 @@ def test_folds_honoured(context_run, corpus):
             train_mean = text.pooled[u["session"].isin(fold["train"]).to_numpy()].mean(axis=0)
             assert np.allclose(m.input_scalers["text"].mean, train_mean, atol=1e-5)
             assert info["window"] == (1 if variant == "graph" else 0)
-    assert json.loads((corpus / "metrics/context.json").read_text()) == doc
+    assert json.loads((corpus / "metrics/context/report.json").read_text()) == doc
 
 
 def test_response_skipped_without_landmarks_and_emotion_adapts(tmp_path):
@@ -180,8 +180,9 @@ def test_response_skipped_without_landmarks_and_emotion_adapts(tmp_path):
     assert summary["skipped"].startswith("target landmarks unavailable")
     assert (tmp_path / "metrics/response/live/plots/metrics").is_dir()
     run_stage(["stages.evaluate", "response"], tmp_path)
-    doc = json.loads((tmp_path / "metrics/response.json").read_text())
+    doc = json.loads((tmp_path / "metrics/response/report.json").read_text())
     assert doc == {"protocol": "loso-session", "skipped": summary["skipped"]}
+    assert json.loads((tmp_path / "metrics/response.json").read_text()) == {"skipped": True}
     assert summary["protocol"] == "loso-session"
 
     emo = load_task("emotion", prm)

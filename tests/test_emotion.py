@@ -80,7 +80,8 @@ def test_emotion_failed_features_dropped_not_zero_filled(tmp_path):
 
 def test_emotion_metrics_json(emotion_run, corpus):
     task, _, _, doc = emotion_run
-    assert doc == json.loads((corpus / "metrics/emotion.json").read_text())
+    assert doc == json.loads((corpus / "metrics/emotion/report.json").read_text())
+    assert json.loads((corpus / "metrics/emotion.json").read_text()) == {"best": doc["best"]}
     expected = {"text_only", "landmarks_only", "early_fusion", "soft_vote", "weighted_vote",
                 "hard_vote", "stacking", "phase1", "phase2"}
     assert set(doc["models"]) == expected
@@ -116,8 +117,9 @@ def test_stacking_fitted_on_non_test_sessions_only(emotion_run, corpus):
 
 def test_emotion_evaluate_is_deterministic(emotion_run, corpus, tmp_path):
     task, tables, bank, _ = emotion_run
-    evaluate.evaluate(task, tables, bank, corpus / "models/emotion", tmp_path / "again.json", None)
-    assert (tmp_path / "again.json").read_bytes() == (corpus / "metrics/emotion.json").read_bytes()
+    evaluate.evaluate(task, tables, bank, corpus / "models/emotion", tmp_path / "emotion.json", None)
+    for rel in ("emotion.json", "emotion/report.json", "emotion/table/hard_vote.json"):
+        assert (tmp_path / rel).read_bytes() == (corpus / "metrics" / rel).read_bytes(), rel
 
 
 @pytest.mark.parametrize("fusion", ["concat", "attention"])
@@ -259,7 +261,7 @@ def test_emotion_stages_end_to_end(corpus, tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(prm))
     run_stage(["stages.train", "emotion", "--no-progress"], tmp_path)
     out = run_stage(["stages.evaluate", "emotion"], tmp_path).stdout
-    doc = json.loads((tmp_path / "metrics/emotion.json").read_text())
+    doc = json.loads((tmp_path / "metrics/emotion/report.json").read_text())
     assert set(doc["models"]) == {"text_only", "early_fusion", "soft_vote", "hard_vote"}
     assert f"best {doc['best']}" in out
     assert (tmp_path / "metrics/emotion/figures/confusion.png").is_file()

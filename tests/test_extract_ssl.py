@@ -117,7 +117,7 @@ def test_ssl_as_a_task_input(models, tiny_project, tmp_path):
     extract(d)
     run_stage(["stages.train", "dimensional", "--no-progress"], cwd=d)
     run_stage(["stages.evaluate", "dimensional"], cwd=d)
-    m = json.loads((d / "metrics/dimensional.json").read_text())
+    m = json.loads((d / "metrics/dimensional/report.json").read_text())
     assert m["models"], m
     ccc = [v["mean"] for k, v in next(iter(m["models"].values())).items() if k.startswith("ccc_")]
     assert ccc and all(np.isfinite(ccc))

@@ -9,10 +9,16 @@
 Figures come in fold-major order (fold 1 seed 1, fold 1 seed 2, ...). mean / std are over every
 fold and seed (std: population); per_fold is each fold's mean over seeds, per_seed each seed's
 mean over folds. Numbers are rounded to 6 decimals so reruns diff cleanly.
+
+That full report is metrics/<task>/report.json, which DVC does not parse; DVC reads the
+headline (`headline`, `write`): metrics/<task>.json ({"best"}) and one file per model and
+baseline in metrics/<task>/table/, so `dvc metrics show` is a narrow long table.
 """
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -61,3 +67,72 @@ def build(protocol: str, folds: Sequence[str], seeds: Sequence[int], n_test: int
             "models": {k: table(v, n_f, n_s) for k, v in models.items()},
             "baselines": {k: table(v, n_f, n_s) for k, v in baselines.items()},
             "best": best, **extra}
+
+
+# -- what DVC reads: the headline --------------------------------------------------------------
+# Per task, the metrics a reader looks at first (the README's table shows them all, DVC's the
+# first two). DVC shows one row per metrics file and one column per key of all files together,
+# so one file per task cannot hold every model (the four tasks' selection metrics alone are
+# ~470 columns wide): the headline is a long table instead, one small file per model.
+HEADLINE = {"response": ["nme", "nme_nonrigid", "expr_cosine", "pck_05", "landmarks_cosine"],
+            "emotion": ["ua", "wa", "macro_f1", "impro_ua"],
+            "dimensional": ["ccc_valence", "ccc_arousal", "ccc_dominance", "impro_ccc_valence"],
+            "context": ["ua", "wa", "macro_f1", "impro_ua"]}
+DVC_METRICS = 2
+
+
+def paths(metrics_path: str | os.PathLike) -> tuple[Path, Path, Path]:
+    """(headline, full report, per-model table folder) of one task: metrics/<task>.json,
+    metrics/<task>/report.json, metrics/<task>/table/."""
+    head = Path(metrics_path)
+    folder = head.with_suffix("")
+    return head, folder / "report.json", folder / "table"
+
+
+def columns(task: str, doc: dict) -> list[str]:
+    """The headline metrics of a task present in its report (an unknown task: its first
+    comparison metric, else its first metric)."""
+    have = next(iter(doc["models"].values()), {})
+    named = [m for m in HEADLINE.get(task, []) if m in have]
+    if named:
+        return named
+    comps = [c["metric"] for c in doc.get("comparisons", {}).values()]
+    return comps[:1] or list(have)[:1]
+
+
+def headline(task: str, doc: dict) -> tuple[dict, dict[str, dict]]:
+    """({"best"} of the task, {model or baseline: its row}) from a full report.
+
+    A row holds the first DVC_METRICS headline metrics (mean, std over folds x seeds) and, for
+    every entry the selected model was compared with, `vs_best` on the first of them: delta
+    (best minus this one), ci95, p, better (the selected model beats this one).
+    """
+    if "skipped" in doc:
+        return {"skipped": True}, {}
+    cols = columns(task, doc)[:DVC_METRICS]
+    comps = {}
+    for c in doc.get("comparisons", {}).values():
+        if c.get("metric") == cols[0]:
+            comps.setdefault(c["vs"], c)
+    rows = {}
+    for kind in ("models", "baselines"):
+        for name, entry in doc[kind].items():
+            row = {m: {"mean": entry[m]["mean"], "std": entry[m]["std"]} for m in cols}
+            if name in comps:
+                c = comps[name]
+                row["vs_best"] = {k: c[k] for k in ("delta", "ci95", "p", "better")}
+            rows[name] = row
+    return {"best": doc["best"]}, rows
+
+
+def write(task: str, metrics_path: str | os.PathLike, doc: dict) -> None:
+    """The headline, the full report and the per-model table of a task, replaced together."""
+    from ..atomic import replace_together, write_json
+    head, full, table = paths(metrics_path)
+    task_row, rows = headline(task, doc)
+    with replace_together([head, full, table]) as (t_head, t_full, t_table):
+        write_json(t_head, task_row)
+        write_json(t_full, doc)
+        t_table.mkdir()
+        for name, row in rows.items():
+            write_json(t_table / f"{name}.json", row)

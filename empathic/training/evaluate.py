@@ -6,7 +6,11 @@ rows. `best` is chosen on validation only: the task's selection metric averaged 
 seeds, ties broken by the mean validation loss, then by the declared order (simplest first); ties
 are recorded. The selected model is compared with every baseline and with the best
 single-modality model (chosen on validation too) on the pooled test rows of all folds: a paired
-delta, a bootstrap interval over dialogues and a permutation p-value (empathic.scoring.compare).
+delta, a bootstrap interval over dialogues and the p-value from the same resamples
+(empathic.scoring.compare). Below the minimum data (empathic.folds.size_warnings) the report
+lists the warnings and no comparison is `better`. Written by empathic.scoring.report.write: the
+headline DVC reads (metrics/<task>.json, metrics/<task>/table/) and the full report
+(metrics/<task>/report.json).
 """
 from __future__ import annotations
 
@@ -16,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, write_json
+from ..atomic import atomic_path
 from ..errors import EmpathicError
 from ..scoring import compare, report
 from . import checkpoint
 from .data import FeatureBank, Rows, Tables, concat_rows, fold_masks
-from .runner import prepare, refit_enabled, rows_info, unit_dir
+from .runner import prepare, refit_enabled, rows_info, too_small, unit_dir
 from .task import FoldResult, Task
 
 AGGREGATION = ("mean/std: over every fold and seed; per_fold: mean over seeds; per_seed: mean "
@@ -103,15 +107,17 @@ def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
     truth = concat_rows(tests)
     pooled = {n: {s: {k: np.concatenate([p[k] for p in per]) for k in per[0]}
                   for s, per in by_seed.items()} for n, by_seed in preds.items()}
-    comps = comparisons(task, truth, pooled, best, best_single, list(base))
+    warnings = too_small(rows, folds)
+    comps = comparisons(task, truth, pooled, best, best_single, list(base), bool(warnings))
     doc = report.build(
         protocol(tables.folds, folds, refit_enabled(task)), [f["name"] for f in folds], seeds,
         len(truth), scores, base, best=best, aggregation=AGGREGATION,
         pooled=pooled_figures(task, truth, pooled),
         selection=selection, comparisons=comps, environment=environment(ref.device.type),
         **({"rows": rows_info(rows)} | task.report_extra(rows)),
-        uses_future_turns=[s.name for s in specs if s.uses_future])
-    write_json(metrics_path, doc)
+        uses_future_turns=[s.name for s in specs if s.uses_future],
+        **({"warnings": warnings} if warnings else {}))
+    report.write(task.name, metrics_path, doc)
     if figures_dir is not None:
         with atomic_path(figures_dir) as tmp:
             tmp.mkdir()
@@ -156,7 +162,7 @@ def pooled_figures(task: Task, truth: Rows, pooled: dict) -> dict:
 
 
 def comparisons(task: Task, truth: Rows, pooled: dict, best: str, best_single: str | None,
-                baselines: list[str]) -> dict:
+                baselines: list[str], too_small: bool = False) -> dict:
     others = list(baselines) + ([best_single] if best_single and best_single != best else [])
     others += [o for a, o in task.extra_comparisons(best, list(pooled)) if a == best and o not in others]
     groups = truth.extra.get("dialog_key", truth.groups)
@@ -166,7 +172,10 @@ def comparisons(task: Task, truth: Rows, pooled: dict, best: str, best_single: s
             a, stat = _row_tuples(task, metric, truth, pooled[best])
             b, _ = _row_tuples(task, metric, truth, pooled[other])
             key = f"{best} vs {other}" + (f" ({metric})" if len(task.comparisons) > 1 else "")
-            out[key] = {"metric": metric, **compare.paired(stat, a, b, groups, higher),
+            c = compare.paired(stat, a, b, groups, higher)
+            if too_small:
+                c.update(better=False, withheld="below the minimum data (see warnings)")
+            out[key] = {"vs": other, "metric": metric, **c,
                         "resampled": "dialogues" if "dialog_key" in truth.extra else "sessions",
                         "rows": "pooled test rows of all folds"}
     return out

@@ -12,6 +12,7 @@ are never touched here (empathic.training.evaluate scores them).
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 from .. import params as P
 from ..atomic import atomic_path, replace_together
 from ..errors import EmpathicError
-from ..folds import select_folds
+from ..folds import select_folds, size_warnings
 from . import checkpoint
 from .batching import GraphSplit, RowSplit
 from .data import FeatureBank, Rows, Tables, apply_scalers, fit_scalers, fold_masks
@@ -38,7 +39,16 @@ def prepare(task: Task, tables: Tables, bank: FeatureBank) -> tuple[Rows, list[d
         raise EmpathicError(f"{task.name}: no usable rows (dropped: {rows.dropped})")
     drops = ", ".join(f"{k}: {v}" for k, v in rows.dropped.items()) or "none"
     print(f"{task.name}: {len(rows)} of {rows.n_candidates} rows usable; dropped {drops}")
-    return rows, select_folds(tables.folds, P.get(task.prm, "split.folds"))
+    folds = select_folds(tables.folds, P.get(task.prm, "split.folds"))
+    for w in too_small(rows, folds):
+        print(f"warning: {task.name}: too little data for the protocol: {w}; figures are "
+              "unreliable and no comparison is claimed", file=sys.stderr)
+    return rows, folds
+
+
+def too_small(rows: Rows, folds: list[dict]) -> list[str]:
+    """The minimum-data warnings (empathic.folds.size_warnings) of these rows and folds."""
+    return size_warnings(rows.groups, rows.extra.get("dialog_key", rows.groups), folds)
 
 
 def rows_info(rows: Rows) -> dict:
@@ -229,8 +239,9 @@ def _figures_from_curves(live_dir: Path, curves: dict[str, list], task: str) -> 
 def write_skipped(task: Task, reason: str, protocol: str, models_dir: Path | None = None,
                   live_dir: Path | None = None, metrics_path: Path | None = None,
                   figures_dir: Path | None = None) -> None:
-    """The outputs of a task skipped on this corpus: models_dir/summary.json and metrics_path
-    ({"protocol", "skipped"}) name the reason; plot folders exist, empty."""
+    """The outputs of a task skipped on this corpus: models_dir/summary.json and the metrics
+    report ({"protocol", "skipped"}) name the reason (the headline says {"skipped": true});
+    plot folders exist, empty."""
     import shutil
 
     from ..atomic import write_json
@@ -244,5 +255,6 @@ def write_skipped(task: Task, reason: str, protocol: str, models_dir: Path | Non
             shutil.rmtree(d, ignore_errors=True)
             d.mkdir(parents=True)
     if metrics_path is not None:
-        write_json(metrics_path, doc)
+        from ..scoring import report
+        report.write(task.name, metrics_path, doc)
     print(f"{task.name}: skipped ({reason})")
