@@ -184,3 +184,22 @@ def test_arousal_shows_in_pitch_and_loudness(tiny_project):
         assert col[hi].mean() > col[lo].mean(), name
         rel = (col - col.groupby(speaker).transform("mean")).to_numpy()
         assert _auc(rel[hi], rel[lo]) > 0.8, name
+
+
+def test_truncated_wav_is_a_failed_row_with_the_reason(tmp_path):
+    """A wav cut to 10 % with its header intact (a copy that stopped): libsndfile would read
+    the 10 % silently; the row fails and says how much of the declared data is there."""
+    from empathic.extractors.audio import wav_shortfall
+    sf.write(tmp_path / "whole.wav", voice(180, 0.2), SR, subtype="PCM_16")
+    data = (tmp_path / "whole.wav").read_bytes()
+    declared = len(data) - 44                                   # the 44-byte PCM header
+    (tmp_path / "cut.wav").write_bytes(data[:44 + declared // 10])
+    assert sf.info(str(tmp_path / "cut.wav")).frames > 0       # readable: nothing else notices
+    assert wav_shortfall(tmp_path / "whole.wav") is None
+    assert wav_shortfall(tmp_path / "cut.wav") == (declared // 10, declared)
+    utts = pd.DataFrame({"utt_id": ["whole", "cut"], "wav": ["whole.wav", "cut.wav"]})
+    res = AudioExtractor(PARAMS, root=tmp_path, workers=1, progress=False).extract(utts)["audio"]
+    assert res.features.ok.tolist() == [True, False]
+    assert res.reasons == {"cut": f"truncated wav: its data holds {declared // 10} of the "
+                                  f"{declared} bytes its header declares (10 %)"}
+    assert np.all(np.isnan(res.features.pooled[1]))

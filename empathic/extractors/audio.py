@@ -13,7 +13,10 @@ Audio is mixed to mono and resampled to ``features.audio.sample_rate`` when the 
 openSMILE computes LLDs and functionals in one pass (one configuration, two sinks), so the
 frames and the functionals always come from the same analysis. Utterances run in parallel on
 ``features.workers`` processes, one thread each; results do not depend on the worker count.
-Missing, unreadable, empty or too-short audio is a failed row with a reason.
+Missing, unreadable, empty or too-short audio is a failed row with a reason. So is a truncated
+wav (its data chunk shorter than its header declares, e.g. a copy cut off): its samples cover
+only the start of the utterance, so features from them would describe another span; the row
+fails with "truncated wav: ..." rather than being kept with a warning.
 """
 from __future__ import annotations
 
@@ -118,9 +121,40 @@ def _init_worker(cfg: Config) -> None:
     _STATE["analyser"] = _Analyser(cfg)
 
 
+class TruncatedAudio(RuntimeError):
+    """A wav whose data chunk is shorter than its header says."""
+
+
+def wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """(bytes present, bytes declared) of a RIFF/WAVE file's data chunk when fewer are present
+    than its header declares; None when complete, not a RIFF wav, or of unknown length."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        size, pos = os.fstat(f.fileno()).st_size, 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk = f.read(8)
+            n = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                have = size - pos - 8
+                if n in (0, 0xFFFFFFFF):        # a streamed wav: the length was never written
+                    return None
+                return (have, n) if have < n else None
+            pos += 8 + n + (n & 1)
+    return None
+
+
 def load_audio(path: Path, sample_rate: int) -> np.ndarray:
-    """Mono float64 samples at `sample_rate`; raises OSError/RuntimeError when unreadable."""
+    """Mono float64 samples at `sample_rate`; raises TruncatedAudio for a wav cut short and
+    OSError/RuntimeError when unreadable."""
     import soundfile as sf
+    short = wav_shortfall(path)
+    if short:
+        have, declared = short
+        raise TruncatedAudio(f"truncated wav: its data holds {have} of the {declared} bytes its "
+                             f"header declares ({100 * have / declared:.0f} %)")
     x, sr = sf.read(str(path), dtype="float64", always_2d=True)
     x = x.mean(axis=1)
     if sr != sample_rate and len(x):
@@ -139,6 +173,8 @@ def _analyse(path: str) -> tuple[np.ndarray | None, np.ndarray | None, str | Non
         return None, None, f"missing wav: {path}"
     try:
         x = load_audio(p, an.cfg.sample_rate)
+    except TruncatedAudio as e:
+        return None, None, str(e)
     except Exception as e:  # soundfile raises several types (LibsndfileError, RuntimeError...)
         return None, None, f"unreadable wav: {(str(e) or type(e).__name__).splitlines()[0]}"
     if len(x) == 0:

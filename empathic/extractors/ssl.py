@@ -39,7 +39,7 @@ from ..errors import EmpathicError, ParamError
 from ..executor import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
-from .audio import load_audio
+from .audio import TruncatedAudio, load_audio
 
 
 @dataclass(frozen=True)
@@ -183,6 +183,8 @@ def _read(path: str, sr: int, min_samples: int) -> tuple[np.ndarray | None, str 
         return None, f"missing wav: {path}"
     try:
         x = load_audio(Path(path), sr).astype(np.float32)
+    except TruncatedAudio as e:
+        return None, str(e)
     except Exception as e:  # soundfile raises several types
         return None, f"unreadable wav: {(str(e) or type(e).__name__).splitlines()[0]}"
     if not len(x) or not np.any(x):
