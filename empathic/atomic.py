@@ -1,16 +1,59 @@
 """Atomic outputs: write to a temporary sibling, then rename over the target.
 
-An interrupted stage leaves the old file (or nothing), never a half-written one.
+An interrupted stage leaves the old file (or nothing), never a half-written one. A full disk
+(ENOSPC, a quota: EDQUOT, a file-size limit: EFBIG) while an output is written is one
+`DiskFull` error naming the output and the free space; the temporary is removed and the old
+output stays.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from .errors import EmpathicError
+
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class DiskFull(EmpathicError):
+    """No room to write an output (disk full, quota or file-size limit)."""
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2 ** 20:.1f} MiB"
+
+
+def disk_full(targets, err: OSError, need: int | None = None) -> DiskFull:
+    """The one-line error for `err` (an OSError in NO_ROOM) while writing `targets` (a path or
+    a list of paths written together)."""
+    targets = [Path(t) for t in (targets if isinstance(targets, (list, tuple)) else [targets])]
+    target = ", ".join(map(str, targets))
+    folder = next((p for p in targets[0].parents if p.is_dir()), Path("."))
+    try:
+        free = f"{_mib(shutil.disk_usage(folder).free)} free in {folder}"
+    except OSError:
+        free = f"free space in {folder} unknown"
+    what = os.strerror(err.errno) if err.errno else str(err)
+    needed = f"{_mib(need)} needed, " if need else ""
+    return DiskFull(f"cannot write {target}: {what} ({needed}{free}); the previous output is "
+                    "kept: free some space and rerun")
+
+
+@contextlib.contextmanager
+def room_for(targets, need: int | None = None) -> Iterator[None]:
+    """Turn a full disk inside the block into DiskFull naming `targets` (and `need` bytes)."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno in NO_ROOM:
+            raise disk_full(targets, e, need) from None
+        raise
 
 
 @contextlib.contextmanager
@@ -26,7 +69,8 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     os.unlink(tmp)
     tmp = Path(tmp)
     try:
-        yield tmp
+        with room_for(target):
+            yield tmp
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         os.replace(tmp, target)
@@ -110,7 +154,8 @@ def replace_together(targets) -> Iterator[list[Path]]:
     tmps = [_tmp_beside(t) for t in targets]
     journal = _journal_path(targets)
     try:
-        yield tmps
+        with room_for(targets):
+            yield tmps
         missing = [str(t) for t in tmps if not t.exists()]
         if missing:
             raise FileNotFoundError(f"replace_together: nothing written to {missing}")

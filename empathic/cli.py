@@ -4,6 +4,10 @@ An interruption (Ctrl-C, or SIGTERM from `kill`, DVC or a scheduler) also ends t
 one line: SIGTERM is turned into KeyboardInterrupt in this process, so `with` blocks unwind
 (worker pools are terminated, temporary files removed, outputs left as they were) and the
 exit status is 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
+
+A full disk (or quota, or file-size limit) is one line too: outputs written through
+empathic.atomic say which output and how much space is free (DiskFull, an EmpathicError); any
+other write that meets one names the file the OSError names.
 """
 from __future__ import annotations
 
@@ -36,6 +40,12 @@ def run(main: Callable[[], int | None]) -> None:
         rc = main()
     except EmpathicError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:
+        from .atomic import NO_ROOM, disk_full
+        if e.errno not in NO_ROOM:
+            raise
+        print(f"error: {disk_full(e.filename or 'an output', e)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt as e:
         signum = e.signum if isinstance(e, Interrupted) else signal.SIGINT

@@ -27,10 +27,11 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_path, room_for
 from .errors import EmpathicError
 
 STR = h5py.string_dtype("utf-8")
+CORE_BLOCK = 16 * 2 ** 20          # growth step of the in-memory file (bytes)
 
 
 @dataclass
@@ -116,36 +117,50 @@ def _ds(f: h5py.File, name: str, data, dtype=None) -> None:
 
 
 def write(path: str | os.PathLike, feats: Features) -> None:
-    """Write `feats` to `path` atomically and deterministically."""
+    """Write `feats` to `path` atomically and deterministically.
+
+    The file is built in memory (HDF5's core driver) and then written with one plain write, so
+    a full disk is one DiskFull line naming the file and the space it needs, and the HDF5
+    library never holds a half-written file (on a full disk its cleanup at exit crashed).
+    """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", libver=("earliest", "v110"), track_order=False) as f:
-            _ds(f, "ids", [str(x) for x in feats.ids], dtype=STR)
-            _ds(f, "ok", feats.ok)
-            _ds(f, "pooled", feats.pooled.astype(np.float32))
-            _ds(f, "pooled_names", list(feats.pooled_names), dtype=STR)
-            offsets = None
-            if feats.frames is not None:
-                offsets = _offsets(feats.frames)
-                _ds(f, "frames", _cat(feats.frames, (len(feats.frame_names),) if feats.frame_names
-                                      else _tail(feats.frames)))
-                if feats.frame_names is not None:
-                    _ds(f, "frame_names", list(feats.frame_names), dtype=STR)
-            for name, seqs in sorted(feats.extra.items()):
-                off = _offsets(seqs)
-                if offsets is None:
-                    offsets = off
-                elif not np.array_equal(off, offsets):
-                    raise ValueError(f"{feats.modality}: '{name}' lengths differ from frames")
-                _ds(f, name, _cat(seqs, _tail(seqs)))
-            if offsets is not None:
-                _ds(f, "offsets", offsets)
-            attrs = {"modality": feats.modality, **feats.attrs}
-            for k in sorted(attrs):
-                v = attrs[k]
-                if isinstance(v, (dict, list)):
-                    v = json.dumps(v, sort_keys=True)
-                f.attrs[k] = v
+    image = _image(feats)
+    with atomic_path(path) as tmp, room_for(path, len(image)):
+        tmp.write_bytes(image)
+
+
+def _image(feats: Features) -> bytes:
+    """The bytes of the HDF5 file of `feats` (what `write` puts on disk)."""
+    with h5py.File(f"empathic-{id(feats)}.h5", "w", driver="core", backing_store=False,
+                   block_size=CORE_BLOCK, libver=("earliest", "v110"), track_order=False) as f:
+        _ds(f, "ids", [str(x) for x in feats.ids], dtype=STR)
+        _ds(f, "ok", feats.ok)
+        _ds(f, "pooled", feats.pooled.astype(np.float32))
+        _ds(f, "pooled_names", list(feats.pooled_names), dtype=STR)
+        offsets = None
+        if feats.frames is not None:
+            offsets = _offsets(feats.frames)
+            _ds(f, "frames", _cat(feats.frames, (len(feats.frame_names),) if feats.frame_names
+                                  else _tail(feats.frames)))
+            if feats.frame_names is not None:
+                _ds(f, "frame_names", list(feats.frame_names), dtype=STR)
+        for name, seqs in sorted(feats.extra.items()):
+            off = _offsets(seqs)
+            if offsets is None:
+                offsets = off
+            elif not np.array_equal(off, offsets):
+                raise ValueError(f"{feats.modality}: '{name}' lengths differ from frames")
+            _ds(f, name, _cat(seqs, _tail(seqs)))
+        if offsets is not None:
+            _ds(f, "offsets", offsets)
+        attrs = {"modality": feats.modality, **feats.attrs}
+        for k in sorted(attrs):
+            v = attrs[k]
+            if isinstance(v, (dict, list)):
+                v = json.dumps(v, sort_keys=True)
+            f.attrs[k] = v
+        f.flush()
+        return f.id.get_file_image()
 
 
 def read(path: str | os.PathLike, frames: bool = True) -> Features:
