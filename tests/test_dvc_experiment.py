@@ -86,7 +86,7 @@ def test_exp_run_reruns_only_train_and_evaluate(tmp_path):
     out = sh(dvc + ["repro"], root, env)
     for stage in ("synth", "train@response", "evaluate@response"):
         assert f"Running stage '{stage}'" in out
-    base = json.loads((root / "metrics/response.json").read_text())
+    base = json.loads((root / "metrics/response/report.json").read_text())
     assert base["protocol"].startswith("loso-session: 1 train") and len(base["folds"]) == 3
     sh(git + ["add", "-A"], root, env)
     sh(git + ["commit", "-qm", "baseline"], root, env)
@@ -94,14 +94,18 @@ def test_exp_run_reruns_only_train_and_evaluate(tmp_path):
     out = sh(dvc + ["exp", "run", "-S", "tasks.response.lr=0.02"], root, env)
     assert "Running stage 'train@response'" in out and "Running stage 'evaluate@response'" in out
     assert "Running stage 'synth'" not in out
-    new = json.loads((root / "metrics/response.json").read_text())
+    new = json.loads((root / "metrics/response/report.json").read_text())
     assert new["models"]["fusion"]["nme"] != base["models"]["fusion"]["nme"]
     assert new["baselines"] == base["baselines"]       # same rows, same folds
 
     diff = json.loads(sh(dvc + ["metrics", "diff", "--json"], root, env))
-    changed = diff["metrics/response.json"]
-    assert "models.fusion.nme.mean" in changed
-    assert changed["models.fusion.nme.mean"]["new"] == new["models"]["fusion"]["nme"]["mean"]
+    changed = diff["metrics/response/table/fusion.json"]       # the headline row of the model
+    assert changed["nme.mean"]["new"] == new["models"]["fusion"]["nme"]["mean"]
+    assert not any(path.endswith("report.json") for path in diff)   # not a DVC metric
+    # the experiment's headline (the selected model's figures), as the README shows it
+    table = sh(dvc + ["exp", "show", "--only-changed", "--drop", ".*/table/.*", "--md"], root, env)
+    assert max(map(len, table.splitlines())) <= 300, table
+    assert "nme.mean" in table.splitlines()[0] and "tasks.response.lr" in table.splitlines()[0]
     params_diff = json.loads(sh(dvc + ["params", "diff", "--json"], root, env))
     assert params_diff["params.yaml"]["tasks.response.lr"]["new"] == 0.02
 

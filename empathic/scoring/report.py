@@ -11,8 +11,8 @@ fold and seed (std: population); per_fold is each fold's mean over seeds, per_se
 mean over folds. Numbers are rounded to 6 decimals so reruns diff cleanly.
 
 That full report is metrics/<task>/report.json, which DVC does not parse; DVC reads the
-headline (`headline`, `write`): metrics/<task>.json ({"best"}) and one file per model and
-baseline in metrics/<task>/table/, so `dvc metrics show` is a narrow long table.
+headline (`headline`, `write`): metrics/<task>.json (`best` and its figures) and one file per
+model and baseline in metrics/<task>/table/, so `dvc metrics show` is a narrow long table.
 """
 from __future__ import annotations
 
@@ -101,11 +101,13 @@ def columns(task: str, doc: dict) -> list[str]:
 
 
 def headline(task: str, doc: dict) -> tuple[dict, dict[str, dict]]:
-    """({"best"} of the task, {model or baseline: its row}) from a full report.
+    """(the task's row, {model or baseline: its row}) from a full report.
 
     A row holds the first DVC_METRICS headline metrics (mean, std over folds x seeds) and, for
     every entry the selected model was compared with, `vs_best` on the first of them: delta
-    (best minus this one), ci95, p, better (the selected model beats this one).
+    (best minus this one), ci95, p, better (the selected model beats this one). The task's row
+    is `best` and the selected model's figures (the same columns, so the table stays narrow,
+    and what `dvc exp show --drop '.*/table/.*'` shows of an experiment).
     """
     if "skipped" in doc:
         return {"skipped": True}, {}
@@ -122,7 +124,7 @@ def headline(task: str, doc: dict) -> tuple[dict, dict[str, dict]]:
                 c = comps[name]
                 row["vs_best"] = {k: c[k] for k in ("delta", "ci95", "p", "better")}
             rows[name] = row
-    return {"best": doc["best"]}, rows
+    return {"best": doc["best"], **rows[doc["best"]]}, rows
 
 
 def write(task: str, metrics_path: str | os.PathLike, doc: dict) -> None:
