@@ -141,7 +141,7 @@ def test_model_beats_train_mean_and_report_shape(trained):
     assert model["landmarks_mse"]["mean"] < mean["landmarks_mse"]["mean"]
     assert model["landmarks_cosine"]["mean"] > 0.2
     assert doc["rows"]["dropped"] and doc["rows"]["used"] == len(rows)
-    assert json.loads((root / "metrics/response.json").read_text()) == doc
+    assert json.loads((root / "metrics/response/report.json").read_text()) == doc
     assert (root / "metrics/response/figures/landmarks_test_pairs.png").stat().st_size > 10_000
     curve = (root / "metrics/response/live/plots/metrics/Ses01/fusion/val_loss.tsv").read_text().split()
     assert curve[0] == "step" and len(curve) > 4
