@@ -3,7 +3,7 @@ reruns only train@response and evaluate@response, and metrics diff / exp show se
 
 The copy keeps the repository's own train and evaluate stage definitions (read from dvc.yaml)
 and puts one upstream stage in front of them that writes a tiny synthetic corpus
-(data/pairs/* and features/*.h5), standing in for pairs + extract.
+(data/pairs/* and features/*.h5), standing in for check + pairs + extract.
 """
 import json
 import os
@@ -19,8 +19,8 @@ from tests.conftest import REPO, stage_env
 BIN = Path(sys.executable).parent
 SYNTH = ("import sys; sys.path.insert(0, 'tests'); import synthetic as s; "
          "s.write(s.generate(n_pairs=90, sessions=3, dims={'text': 12, 'audio': 8, 'video': 10, 'physio': 6, 'ssl': 6},"
-         " seed=0, fail=0.02), '.')")
-SYNTH_OUTS = ["data/pairs/utterances.csv", "data/pairs/pairs.csv", "data/pairs/folds.json"] + [
+         " seed=0, fail=0.02), '.'); open('data/checked', 'w').write('checked')")
+SYNTH_OUTS = ["data/checked", "data/pairs/utterances.csv", "data/pairs/pairs.csv", "data/pairs/folds.json"] + [
     f"features/{m}{ext}" for m in ("text", "audio", "video", "landmarks", "physio", "ssl")
     for ext in (".h5", ".failures.csv")]
 
