@@ -103,6 +103,7 @@ class Face(Extractor):
     fps: Annotated[float, Field(ge=0.1, le=120)]
     detect_every: PosInt
     detect_scale: Annotated[float, Field(ge=0.1, le=4)]
+    max_detect_scale: Annotated[float, Field(ge=0.1, le=8)]   # >= detect_scale
     chip_size: Annotated[int, Field(ge=16, le=512, strict=True)]
     hog_cell: Annotated[int, Field(ge=4, le=128, strict=True)]
     track: Literal["landmarks", "correlation"]

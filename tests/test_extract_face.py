@@ -25,8 +25,8 @@ from empathic.extractors.face import FaceConfig, FaceExtractor, frame_indices
 from empathic.tables import UTTERANCE_COLUMNS
 from face_video import FPS, LEFT_AT, RIGHT_AT, WIDTH, actor, write_video
 
-PARAMS = {"fps": 10, "detect_every": 3, "detect_scale": 0.5, "chip_size": 64, "hog_cell": 16,
-          "track": "landmarks"}
+PARAMS = {"fps": 10, "detect_every": 3, "detect_scale": 0.5, "max_detect_scale": 3,
+          "chip_size": 64, "hog_cell": 16, "track": "landmarks"}
 # (utt_id, video, side, start, end, expected failure or "")
 CASES = [
     ("d1_u1", "S1/d1.avi", "left", 0.0, 1.0, ""),
@@ -118,7 +118,7 @@ def test_frame_indices_subsample_the_span():
 
 
 @pytest.mark.parametrize("bad", [{"track": "kalman"}, {"chip_size": 60}, {"fps": 0},
-                                 {"detect_every": 1.5}])
+                                 {"detect_every": 1.5}, {"max_detect_scale": 0.25}])
 def test_bad_params_are_one_clear_error(bad):
     with pytest.raises(ParamError, match="features.face."):
         FaceConfig.from_params({**PARAMS, **bad})

