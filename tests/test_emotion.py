@@ -82,7 +82,8 @@ def test_emotion_metrics_json(emotion_run, corpus):
     task, _, _, doc = emotion_run
     assert doc == json.loads((corpus / "metrics/emotion/report.json").read_text())
     head = json.loads((corpus / "metrics/emotion.json").read_text())
-    assert head["best"] == doc["best"] and head["ua"]["mean"] == doc["models"][doc["best"]]["ua"]["mean"]
+    assert head["best"] == doc["best"]
+    assert head["ua"]["mean"] == doc["models"][doc["best"]]["ua"]["mean"]
     expected = {"text_only", "landmarks_only", "early_fusion", "soft_vote", "weighted_vote",
                 "hard_vote", "stacking", "phase1", "phase2"}
     assert set(doc["models"]) == expected
@@ -118,7 +119,8 @@ def test_stacking_fitted_on_non_test_sessions_only(emotion_run, corpus):
 
 def test_emotion_evaluate_is_deterministic(emotion_run, corpus, tmp_path):
     task, tables, bank, _ = emotion_run
-    evaluate.evaluate(task, tables, bank, corpus / "models/emotion", tmp_path / "emotion.json", None)
+    evaluate.evaluate(task, tables, bank, corpus / "models/emotion", tmp_path / "emotion.json",
+                      None)
     for rel in ("emotion.json", "emotion/report.json", "emotion/table/hard_vote.json"):
         assert (tmp_path / rel).read_bytes() == (corpus / "metrics" / rel).read_bytes(), rel
 
