@@ -122,6 +122,11 @@ class ProcessExecutor(Executor):
                 for r in pool.imap(fn, items, chunksize=max(int(chunksize), 1)):
                     out.append(r)
                     bar.update(1)
+                # Let the workers exit on their own (leaving `with` terminates them): a worker
+                # killed runs no exit handlers, so what it registered (tqdm's lock, a semaphore
+                # only it unlinks; temporary folders) would be reported leaked or left behind.
+                pool.close()
+                pool.join()
                 return out
 
 
