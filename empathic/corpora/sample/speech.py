@@ -16,11 +16,11 @@ from __future__ import annotations
 import ctypes
 import math
 from dataclasses import dataclass
-import atexit
 import hashlib
 import shutil
 import tempfile
 from functools import lru_cache
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +123,8 @@ class _Espeak:
 def _private_data(package_data: Path) -> str:
     """A temp copy of the espeak-ng data folder (symlinks) where we can add voice variants."""
     root = Path(tempfile.mkdtemp(prefix="empathic-espeak-"))
-    atexit.register(shutil.rmtree, root, True)
+    # removed at exit, in a pool worker too (which runs multiprocessing's exit hooks, not atexit's)
+    Finalize(None, shutil.rmtree, (root, True), exitpriority=0)
     data = root / "espeak-ng-data"
     data.mkdir()
     for entry in package_data.iterdir():
