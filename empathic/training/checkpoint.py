@@ -138,6 +138,12 @@ def load_model(path: str | os.PathLike, device: str = "auto") -> Predictor:
         raise EmpathicError(f"model not found: {path} (run `dvc repro` to train it)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling problem is one user-facing line
-        raise EmpathicError(f"{path}: not a readable checkpoint ({e})") from None
+    except Exception:  # noqa: BLE001 - any unpickling problem is one user-facing line
+        # torch's own text (a paragraph advising weights_only=False) does not apply: a file
+        # this project wrote always loads with weights_only=True
+        state = None
+    if not isinstance(state, dict):
+        raise EmpathicError(f"{path}: not a readable checkpoint (truncated, corrupt or not "
+                            f"written by this project); restore it with `dvc checkout` or "
+                            f"retrain with `dvc repro`")
     return Predictor(state, device)
