@@ -57,9 +57,13 @@ def model_path(model: str) -> str:
 
 
 @lru_cache(maxsize=2)
-def load_model(model: str):
-    """A SentenceTransformer on CPU (loaded once per process); one clear line when it fails."""
+def load_model(model: str, progress: bool = True):
+    """A SentenceTransformer on CPU (loaded once per process); one clear line when it fails.
+    `progress` False (--no-progress): without transformers' "Loading weights" bar."""
     from sentence_transformers import SentenceTransformer
+    if not progress:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()
     where = model_path(model)
     try:
         return SentenceTransformer(where, device="cpu")
@@ -78,9 +82,9 @@ def batches(texts: list[str], batch_size: int) -> list[list[int]]:
 _STATE: dict = {}
 
 
-def _init_worker(model: str) -> None:
+def _init_worker(model: str, progress: bool = True) -> None:
     limit_threads(1)
-    _STATE["model"] = load_model(model)
+    _STATE["model"] = load_model(model, progress)
 
 
 def _embed_batch(texts: list[str]) -> np.ndarray:
@@ -101,7 +105,7 @@ def embed(model: str, texts: list[str], batch_size: int, executor: Executor | in
         executor = ProcessExecutor(executor)
     idx = batches(texts, batch_size)
     out = executor.map(_embed_batch, [[texts[i] for i in b] for b in idx], desc="text",
-                       progress=progress, initializer=_init_worker, initargs=(model,),
+                       progress=progress, initializer=_init_worker, initargs=(model, progress),
                        unit="batch")
     emb = np.empty((len(texts), out[0].shape[1]), np.float32)
     for b, e in zip(idx, out):
@@ -147,7 +151,7 @@ class TextExtractor(Extractor):
             dim = enc.dim
             vecs = enc.encode(kept, batch_size) if kept else None
         else:
-            dim = int(load_model(model).get_embedding_dimension())
+            dim = int(load_model(model, self.progress).get_embedding_dimension())
             vecs = embed(model, kept, batch_size, self.executor, self.progress) if kept else None
         pooled = np.full((len(ids), dim), np.nan, np.float32)
         if vecs is not None:

@@ -100,6 +100,8 @@ def _whisper_model(model: str):
         raise EmpathicError(f"--asr whisper needs --asr-model DIR (a local Whisper checkpoint "
                             f"folder); got {model!r}")
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()     # as the ssl extractor: no "Loading weights" bar
     try:
         return (WhisperProcessor.from_pretrained(model),
                 WhisperForConditionalGeneration.from_pretrained(model).eval())
