@@ -46,7 +46,8 @@ def write_outputs(results: dict, out_dir: Path = FEATURES_DIR) -> None:
 
 
 def check_failures(results: dict, max_failed: float,
-                   param: str = "features.max_failed_fraction") -> None:
+                   param: str = "features.max_failed_fraction",
+                   out_dir: Path = FEATURES_DIR) -> None:
     for modality, res in results.items():
         n = len(res.features)
         bad = int((~res.features.ok).sum())
@@ -55,7 +56,7 @@ def check_failures(results: dict, max_failed: float,
             top = pd.Series(kinds).value_counts().head(3)
             raise TooManyFailures(
                 f"{modality}: {bad}/{n} utterances failed ({bad / n:.1%} > "
-                f"{param}={max_failed}); see features/{modality}.failures.csv"
+                f"{param}={max_failed}); see {Path(out_dir) / modality}.failures.csv"
                 f" (most common: {'; '.join(f'{k} x{v}' for k, v in top.items())})")
 
 
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
     if absent:
         print(f"{a.name}: {absent}; every row is marked failed (not an error)")
     else:
-        check_failures(results, max_failed, param)
+        check_failures(results, max_failed, param, Path(a.out))
     return 0
 
 
