@@ -13,9 +13,12 @@ export TRANSFORMERS_OFFLINE := 1
 
 # The environment comes from requirements.lock: every package at an exact version, so two
 # installs a month apart are the same. `make lock` regenerates it from requirements.txt.
+# empathic-repo.pth puts this folder on the venv's path, so `python -m stages.<name>` run from a
+# subfolder finds the code and stops with one line (params.yaml is read from the current folder).
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/python -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "empathic-repo.pth").write_text(sys.argv[1] + "\n")' "$(CURDIR)"
 	touch $(STAMP)
 
 # Resolve requirements.txt (+ constraints.txt) in a fresh venv and freeze it (pip itself left out).
