@@ -15,10 +15,13 @@ sections of ./params.yaml, as in training. Models: every fold's checkpoint under
 segment uses only models whose inputs it has: without a transcript there is no text, without a
 face no video/landmarks (emotion falls back to the soft vote of its members that can run).
 
---side: the speaker's half of the frame (IEMOCAP: left = the actor with motion-capture markers).
-`auto` decides per segment: the half with a face; with faces on both, the one whose mouth moves
-more during the segment (the one talking). Voice activity finds speech, not turns: turns that
-overlap or follow within --min-gap become one segment; a transcript gives the turns.
+--side: the speaker's half of the frame (IEMOCAP: left = the actor with motion-capture markers),
+or `full` (the whole frame: its largest face). `auto` (default) first finds the people on a few
+frames: one person anywhere (a webcam clip, a face across the middle) is read from the whole
+frame, two in the two halves from the halves, more (or a face across the middle beside another)
+from a strip of the frame each; per segment it takes the one whose mouth moves most while the
+voice is heard (the active speaker). Voice activity finds speech, not turns: turns that overlap
+or follow within --min-gap become one segment; a transcript gives the turns.
 
 Writes OUT/segments.csv (start, end, text, text_source, side, modalities, prob_<class>, emotion, valence,
 arousal, dominance, status, notes, png) and OUT/segment_NNN.png (the speaker's face beside the
@@ -43,7 +46,8 @@ def main(argv=None) -> int:
     ap.add_argument("--audio", type=Path,
                     help="speech audio file, for a video without an audio track (or to replace it)")
     ap.add_argument("--side", default="auto", choices=[*PR.SIDES, "auto"],
-                    help="half of the frame the speaker sits in (default: auto, per segment)")
+                    help="the speaker's half of the frame, or full (the whole frame); default "
+                         "auto: find the people, then per segment the one talking")
     ap.add_argument("--out", type=Path, help="output folder (default: predictions/<video name>)")
     ap.add_argument("--models", type=Path, default=Path("models"), help="default: models")
     ap.add_argument("--metrics", type=Path, default=Path("metrics"),

@@ -13,12 +13,15 @@ The steps of `python -m stages.predict` (each a function here):
    utterances table (``wav``, ``video`` = the input video, ``video_side``, ``start``, ``end``,
    ``text``) that the REGISTERED extractors read with the params sections of params.yaml, so the
    features are computed by the code, and with the settings, the models were trained on;
-4. side: ``left`` / ``right`` name the half of the frame the speaker sits in; ``auto`` runs the
-   face extractor on both halves of every segment and takes, per segment, the half whose face
-   moves its mouth more (mean frame-to-frame change of the inner-lip gap), or the only half
-   with a face (:func:`features.choose_sides`). Per segment, because in a dyadic recording the speaker
-   changes. Voice activity finds stretches of speech, not turns: turns that overlap or follow
-   each other within ``--min-gap`` become one segment (give a transcript for turns);
+4. side: ``left`` / ``right`` name the half of the frame the speaker sits in, ``full`` the whole
+   frame (its largest face); ``auto`` first finds the people (:mod:`layout`: faces on a few
+   frames at every detector scale, grouped by place: one person anywhere -> the whole frame,
+   two in the two halves -> the halves, else a strip per person), runs the face extractor on
+   each person's part of every segment and takes, per segment, the one whose face moves its
+   mouth most (mean frame-to-frame change of the inner-lip gap), or the only one with a face
+   (:func:`features.choose_sides`). Per segment, because in a dialogue the speaker changes.
+   Voice activity finds stretches of speech, not turns: turns that overlap or follow each
+   other within ``--min-gap`` become one segment (give a transcript for turns);
 5. models: every fold's checkpoint of each task under ``models/`` (:class:`models.ModelSet`); the fold
    models' outputs are averaged (an ensemble). Per segment only models whose inputs are all
    available run: no transcript means no text, no face means no video/landmarks. The emotion
@@ -30,7 +33,7 @@ The steps of `python -m stages.predict` (each a function here):
    probabilities).
 
 Modules: ``segments`` (transcripts, voice activity), ``asr`` (speech recognition), ``media`` (audio and frames of the input),
-``features`` (the registered extractors on the segments, side choice), ``models`` (fold
+``layout`` (where the people are), ``features`` (the registered extractors on the segments, side choice), ``models`` (fold
 ensembles of each task and their predictions), ``rendering`` (the PNGs); this module runs them.
 """
 from __future__ import annotations
@@ -47,6 +50,7 @@ from .. import params as P
 from ..atomic import write_csv
 from ..errors import EmpathicError
 from .asr import RECOGNISERS, AsrConfig, resolve, transcribe
+from .layout import find_parts
 from .features import (MODALITY_EXTRACTOR, SIDES, choose_sides, mouth_motion, run_extractors,
                        segment_features, utterance_rows, write_segment_wavs)
 from .media import check_video, grab_frames, load_audio
@@ -58,7 +62,7 @@ from .segments import (VAD_METHODS, Segment, VadConfig, detect_speech, energy_sp
 
 __all__ = ["AsrConfig", "RECOGNISERS", "Ensemble", "MODALITY_EXTRACTOR", "ModelSet", "Predictions", "Request", "SIDES",
            "Segment", "TASKS", "VAD_METHODS", "VadConfig", "check_video", "choose_sides",
-           "describe", "detect_speech", "draw_all", "draw_segment", "energy_speech",
+           "describe", "detect_speech", "draw_all", "draw_segment", "energy_speech", "find_parts",
            "face_crop", "frame_db", "grab_frames", "load_audio",
            "mouth_motion", "never_runnable", "predict_segments", "read_transcript", "run",
            "run_extractors", "segment_features", "segments_table", "silero_speech",
@@ -106,7 +110,7 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
         log=print) -> pd.DataFrame:
     """Predict every segment of `req.video`; write req.out/segments.csv and the PNGs."""
     if req.side not in (*SIDES, "auto"):
-        raise EmpathicError(f"--side is {req.side!r}; expected left, right or auto")
+        raise EmpathicError(f"--side is {req.side!r}; expected left, right, full or auto")
     check_video(req.video)
     ms = ModelSet.load(req.models_dir, req.metrics_dir, req.tasks or trained_tasks(req.models_dir))
     segs = read_transcript(req.transcript) if req.transcript else None
@@ -132,14 +136,15 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     needed = ms.needed_modalities()
     names = [e for e in ("text", "audio", "face", "ssl")
              if (e != "text" or (have_text and "text" in needed)) and (e != "ssl" or e in needed)]
-    sides = SIDES if req.side == "auto" else (req.side,)
+    sides = (find_parts(req.video, segs, P.get(prm, "features.face"), log)
+             if req.side == "auto" else (req.side,))
     with tempfile.TemporaryDirectory(prefix="empathic-predict-") as tmp:
         wavs = write_segment_wavs(x, sr, segs, Path(tmp))
         utts = utterance_rows(segs, wavs, req.video, sides, corpus)
         results = run_extractors(names, utts, prm, workers, progress)
     feats = {m: r.features for m, r in results.items()}
     ms.check_names(feats)
-    rows, side_notes = choose_sides(results.get("landmarks"), len(segs), req.side)
+    rows, side_notes = choose_sides(results.get("landmarks"), len(segs), sides)
     X, ok = segment_features(feats, rows, len(sides))
     add_frame_stats(ms, feats, rows, len(sides), X, ok)
     pred = predict_segments(ms, X, ok, len(segs), skip)

@@ -13,7 +13,7 @@ from ..store import Features
 from ..tables import UTTERANCE_COLUMNS
 from .segments import Segment
 
-SIDES = ("left", "right")
+SIDES = ("left", "right", "full")     # --side values besides auto (auto: predict.layout)
 # modality -> the extractor that writes it (the registry says so once; no physiology in a video)
 MODALITY_EXTRACTOR = {m: name for name, (_, mods) in extractors.REGISTRY.items() for m in mods
                       if name != "physio"}
@@ -67,13 +67,14 @@ def mouth_motion(landmarks: Features, row: int) -> float:
 
 
 def choose_sides(landmarks: extractors.Result | None, n: int,
-                 side: str) -> tuple[list[int], list[str]]:
-    """Per segment: the extractor row to use (segment * n_sides + side index) and a note.
+                 sides: tuple[str, ...]) -> tuple[list[int], list[str]]:
+    """Per segment: the extractor row to use (segment * len(sides) + side index) and a note.
 
-    side left/right: that half. auto: the half with a face; with faces on both halves, the one
-    whose mouth moves more over the segment (:func:`mouth_motion`). -1 when no face was found.
+    One side (--side left / right / full, or the one part auto found): that part. Several
+    (auto: the people predict.layout found): the part with a face; with faces in several, the
+    one whose mouth moves most over the segment (:func:`mouth_motion`: the one talking). -1 when
+    no face was found.
     """
-    sides = SIDES if side == "auto" else (side,)
     k = len(sides)
     lm = landmarks.features if landmarks is not None else None
     rows, notes = [], []
@@ -81,13 +82,13 @@ def choose_sides(landmarks: extractors.Result | None, n: int,
         cand = [(i * k + j, s) for j, s in enumerate(sides) if lm is not None and lm.ok[i * k + j]]
         if not cand:
             why = {landmarks.reasons.get(lm.ids[i * k + j], "") for j in range(k)} if lm else set()
-            why -= {"", "no face in span"}
+            why -= {""}
             rows.append(-1)
-            notes.append(f"no face on the {' or '.join(sides)} half"
+            notes.append(f"no face in the {' or '.join(sides)} part of the frame"
                          + (f" ({'; '.join(sorted(why))})" if why else ""))
         elif len(cand) == 1:
             rows.append(cand[0][0])
-            notes.append("" if side != "auto" else f"face only on the {cand[0][1]} half")
+            notes.append("" if k == 1 else f"face only in the {cand[0][1]} part")
         else:
             rows.append(max(cand, key=lambda c: mouth_motion(lm, c[0]))[0])
             notes.append("")

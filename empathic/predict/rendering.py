@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..extractors.face import side_columns
 from ..store import Features
 from .media import grab_frames
 from .models import Predictions
@@ -13,7 +14,7 @@ from .models import Predictions
 
 def face_crop(frame: np.ndarray, points: np.ndarray | None, side: str | None) -> np.ndarray:
     """The speaker's face from a full frame: a box around its landmarks (source pixels), or the
-    speaker's half (the whole frame when the side is unknown)."""
+    speaker's part of the frame (its half, its strip; the whole frame when unknown)."""
     h, w = frame.shape[:2]
     if points is not None and len(points):
         lo, hi = points.min(axis=0), points.max(axis=0)
@@ -22,11 +23,8 @@ def face_crop(frame: np.ndarray, points: np.ndarray | None, side: str | None) ->
         x1, y1 = int(min(w, c[0] + size / 2)), int(min(h, c[1] + size / 2))
         if x1 - x0 > 8 and y1 - y0 > 8:
             return frame[y0:y1, x0:x1]
-    if side == "left":
-        return frame[:, :w // 2]
-    if side == "right":
-        return frame[:, w // 2:]
-    return frame
+    cols = side_columns(side, w) if side else None
+    return frame[:, cols[0]:cols[1]] if cols else frame
 
 
 def draw_segment(path: Path, title: str, face: np.ndarray | None, face_note: str,
