@@ -6,8 +6,9 @@ Reads params `data` (corpus, root), `pairs` (prompt_gender, response_gender, max
 `split` (scheme, val_sessions, folds). Also writes data/pairs/media_{audio,video,physio}.csv,
 the files each extractor reads with their size and modification time (from os.stat: the media
 are never read), which the extract stages depend on instead of the whole corpus root.
-Everything is read and validated before anything is written; the files are then replaced
-together (all or none).
+folds.json also names the corpus (`corpus`: data.corpus, and `sample`: whether data.root is the
+built-in sample, which holds the generator's sample_truth.csv). Everything is read and validated
+before anything is written; the files are then replaced together (all or none).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ def read_params(prm: dict) -> dict:
 
 
 OUTPUTS = ["utterances.csv", "pairs.csv", "folds.json", *media.FILES]
+SAMPLE_MARKER = "sample_truth.csv"   # the built-in sample generator's truth, in its root
 
 
 def write_together(texts: dict[Path, str]) -> None:
@@ -71,6 +73,8 @@ def main(argv=None) -> int:
             f"{p['response_gender']}, pairs.max_gap_s={p['max_gap_s']} in {p['root']}")
     folds = make_folds(utts["session"], p["scheme"], p["val_sessions"])
     select_folds(folds, p["folds"])  # fail now, not in training, on an unknown fold name
+    # what the models will be trained on (checkpoints record it; predict says it)
+    folds["corpus"] = {"name": p["corpus"], "sample": (p["root"] / SAMPLE_MARKER).is_file()}
 
     write_together({
         out / "utterances.csv": utts.to_csv(index=False, lineterminator="\n"),

@@ -180,7 +180,8 @@ def test_stage_end_to_end_is_deterministic(tmp_path):
     pairs = load_pairs(out / "pairs.csv")
     assert len(pairs) == 12 and pairs["response_id"].isin(utts["utt_id"]).all()
     folds = load_folds(out / "folds.json")
-    assert folds == make_folds(["Ses01", "Ses02", "Ses03"], "loso-session", 1)
+    assert folds == {**make_folds(["Ses01", "Ses02", "Ses03"], "loso-session", 1),
+                     "corpus": {"name": "iemocap", "sample": False}}
     first = outputs(tmp_path)
     run_stage(["stages.pairs"], tmp_path)
     assert outputs(tmp_path) == first

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from empathic import predict as PR
 from empathic.extractors.face import side_columns
 from empathic.predict import layout as L
 from face_scenes import placed, scene_frames
@@ -82,6 +83,7 @@ def run_on(d, root, rows, all_rows, make, name, tmp_path):
     rows[["start", "end", "text"]].to_csv(tmp_path / f"{name}.csv", index=False)
     p = predict(d, "--video", tmp_path / f"{name}.mkv", "--transcript", tmp_path / f"{name}.csv",
                 "--out", tmp_path / name, "--no-png")
+    print("\n".join(line for line in p.stdout.splitlines() if line.startswith(("layout", "models"))))
     return p.stdout, pd.read_csv(tmp_path / name / "segments.csv", keep_default_na=False)
 
 
@@ -97,6 +99,9 @@ def test_one_person_in_the_centre(dialogue, root, tmp_path):
     out, seg = run_on(d, root, rows, truth, lambda fr: cv2.copyMakeBorder(
         fr[:, :360], 0, 0, 140, 140, cv2.BORDER_REPLICATE), "one", tmp_path)
     assert "layout: 1 people" in out and "reading full" in out
+    # honest predict: the checkpoints say what they were trained on (the tiny built-in sample)
+    assert "models trained on iemocap (the built-in sample): dimensional, emotion, response" in out
+    assert PR.SAMPLE_NOTE in out
     assert len(seg) == len(rows) and seg["side"].eq("full").all()
     assert with_face(seg).mean() >= 0.8, seg[["segment", "modalities", "notes"]]
     assert seg.loc[with_face(seg), "listener_landmarks"].astype(str).eq("True").all()

@@ -66,7 +66,7 @@ __all__ = ["AsrConfig", "RECOGNISERS", "Ensemble", "MODALITY_EXTRACTOR", "ModelS
            "face_crop", "frame_db", "grab_frames", "load_audio",
            "mouth_motion", "never_runnable", "predict_segments", "read_transcript", "run",
            "run_extractors", "segment_features", "segments_table", "silero_speech",
-           "trained_tasks", "utterance_rows", "write_segment_wavs"]
+           "trained_on", "trained_tasks", "utterance_rows", "write_segment_wavs"]
 
 
 @dataclass
@@ -99,6 +99,23 @@ def recognise(segs: list[Segment], x: np.ndarray, sr: int, cfg: AsrConfig, corpu
         f"{len(segs)} segments")
 
 
+SAMPLE_NOTE = ("note: these models were trained on the built-in synthetic sample; the "
+               "predictions show the pipeline working, not a recogniser trained on real people")
+
+
+def trained_on(ms: ModelSet) -> list[str]:
+    """Lines saying which corpus the models were trained on (the checkpoints record it), and
+    for the built-in sample that the predictions only show the pipeline working."""
+    seen = {}
+    for e in ms.all_ensembles():
+        c = e.models[0].info.get("corpus") or {}
+        seen.setdefault((str(c.get("name", "unknown corpus")), bool(c.get("sample"))), []).append(
+            e.task)
+    lines = [f"models trained on {name}{' (the built-in sample)' if sample else ''}: "
+             f"{', '.join(sorted(set(tasks)))}" for (name, sample), tasks in sorted(seen.items())]
+    return lines + ([SAMPLE_NOTE] if any(sample for _, sample in seen) else [])
+
+
 def trained_tasks(models_dir: Path) -> list[str]:
     found = [t for t in TASKS if (models_dir / t).is_dir()]
     if not found:
@@ -113,6 +130,8 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
         raise EmpathicError(f"--side is {req.side!r}; expected left, right, full or auto")
     check_video(req.video)
     ms = ModelSet.load(req.models_dir, req.metrics_dir, req.tasks or trained_tasks(req.models_dir))
+    for line in trained_on(ms):
+        log(line)
     segs = read_transcript(req.transcript) if req.transcript else None
     sr = P.number(prm, "features.audio.sample_rate", lo=8000, hi=48000, integer=True)
     x = load_audio(req.video, req.audio, sr)

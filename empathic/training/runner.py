@@ -84,8 +84,10 @@ class UnitResult:
 class Unit:
     """One fold and seed: fits the task's models (and ensembles) on that fold's rows."""
 
-    def __init__(self, task: Task, rows: Rows, fold: dict, seed: int, progress: bool):
+    def __init__(self, task: Task, rows: Rows, fold: dict, seed: int, progress: bool,
+                 corpus: dict | None = None):
         self.task, self.rows, self.fold, self.seed = task, rows, fold, seed
+        self.corpus = corpus     # folds.json `corpus` (name, built-in sample), into checkpoints
         self.device = pick_device(task.hp.device)
         self.progress = progress
         self.masks = fold_masks(rows.groups, fold)
@@ -145,7 +147,7 @@ class Unit:
                 f, _ = self.fit(spec, both, self.val, f"{tag}/refit", epochs=res.best_epoch,
                                 keep_last=True)
                 info["refit_on"] = int((tr | va).sum())
-            f.data = self.checkpoint(f, info)
+            f.data = self.checkpoint(f, {**info, "corpus": self.corpus} if self.corpus else info)
             self.fitted[spec.name] = f
             out.files[f"{spec.name}.pt"] = f.data
             out.summary[spec.name] = info
@@ -155,10 +157,11 @@ class Unit:
         return out
 
 
-def train_unit(task: Task, rows: Rows, fold: dict, seed: int, progress: bool = False) -> UnitResult:
+def train_unit(task: Task, rows: Rows, fold: dict, seed: int, progress: bool = False,
+               corpus: dict | None = None) -> UnitResult:
     """One (fold, seed) unit; module-level so any executor can run it."""
     small_cpu_threads(task.hp.device)
-    return Unit(task, rows, fold, seed, progress).run()
+    return Unit(task, rows, fold, seed, progress, corpus).run()
 
 
 def _run_unit(args) -> UnitResult:
@@ -199,7 +202,8 @@ def train(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path, live_
     """Train every model of every selected fold and seed; returns a summary per unit."""
     rows, folds = prepare(task, tables, bank)
     units = [(fold, seed) for fold in folds for seed in task.hp.seeds]
-    results = map_units(task, [(task, rows, f, s, False) for f, s in units], progress)
+    corpus = tables.folds.get("corpus")
+    results = map_units(task, [(task, rows, f, s, False, corpus) for f, s in units], progress)
     summaries, first_seed = [], task.hp.seeds[0]
     targets = [models_dir] + ([live_dir] if live_dir is not None else [])
     with replace_together(targets) as tmps:     # models and curves: all old or all new
