@@ -217,6 +217,20 @@ class Context(Labels):
 class Tasks(Section):
     executor: Executor
     workers: NonNegInt
+class Reaction(Training):
+    inputs: Annotated[list[Literal["audio", "landmarks", "video", "text"]], Field(min_length=1)]
+    fps: Annotated[float, Field(gt=0, le=60)]
+    listen_s: Annotated[float, Field(gt=0, le=60)]
+    reply_s: Annotated[float, Field(ge=0, le=60)]
+    windows: Annotated[list[Literal["listening", "replying"]], Field(min_length=1)]
+    reactions: Annotated[int, Field(ge=1, le=50, strict=True)]
+    wta_relax: Annotated[float, Field(ge=0, le=1)]
+    appropriate_quantile: Annotated[float, Field(ge=0, le=1)]
+    mime_lag_s: Annotated[float, Field(ge=0, le=10)]
+    max_missing: Annotated[float, Field(ge=0, le=1)]
+    figure_pairs: NonNegInt
+
+
     response: Response
     emotion: Emotion
     dimensional: Dimensional
@@ -224,6 +238,7 @@ class Tasks(Section):
 
 
 class Dask(Section):
+    reaction: Reaction
     address: Optional[Annotated[str, Field(min_length=1)]]   # null: a local cluster
     n_workers: NonNegInt
     timeout_s: Annotated[float, Field(gt=0, le=600)]

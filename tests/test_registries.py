@@ -41,3 +41,8 @@ def test_dvc_extract_stages_follow_the_extractor_registry():
 
 def test_dvc_sample_stages_follow_the_release_folders():
     assert {k: v["dir"] for k, v in DVC["sample"]["foreach"].items()} == RELEASE_FOLDERS
+
+
+def test_every_task_has_headline_metrics():
+    from empathic.scoring import report
+    assert sorted(report.HEADLINE) == available()

@@ -77,7 +77,8 @@ def build(protocol: str, folds: Sequence[str], seeds: Sequence[int], n_test: int
 HEADLINE = {"response": ["nme", "nme_nonrigid", "expr_cosine", "pck_05", "landmarks_cosine"],
             "emotion": ["ua", "wa", "macro_f1", "impro_ua"],
             "dimensional": ["ccc_valence", "ccc_arousal", "ccc_dominance", "impro_ccc_valence"],
-            "context": ["ua", "wa", "macro_f1", "impro_ua"]}
+            "context": ["ua", "wa", "macro_f1", "impro_ua"],
+            "reaction": ["fr_dist", "fr_corr", "fr_div", "nme"]}
 DVC_METRICS = 2
 
 

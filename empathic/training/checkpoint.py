@@ -23,15 +23,16 @@ from ..atomic import atomic_path
 from ..errors import EmpathicError
 from ..nets.fusion import FusionNet
 from ..nets.graph import GraphNet, dialogue_edges
+from ..nets.reaction import ReactionNet
 from .data import Scaler
 from .trainer import autocast, forward_all, pick_device, to_device
 
 FORMAT = 1
-NETS = {"fusion": FusionNet, "graph": GraphNet}
+NETS = {"fusion": FusionNet, "graph": GraphNet, "reaction": ReactionNet}
 
 
 def net_kind(net: torch.nn.Module) -> str:
-    return "graph" if isinstance(net, GraphNet) else "fusion"
+    return next(k for k, cls in NETS.items() if isinstance(net, cls))
 
 
 def to_bytes(*, task: str, fold: dict, model: torch.nn.Module,
@@ -113,7 +114,7 @@ class Predictor:
         Graph networks need each node's dialogue code and position (their edges follow the
         checkpoint's window and edge types)."""
         X = to_device(self.scale_inputs(features), self.device)
-        if self.kind == "fusion":
+        if self.kind != "graph":
             out = forward_all(self.net, X, self.device)
         else:
             if dialog is None or pos is None:

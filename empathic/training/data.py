@@ -242,3 +242,19 @@ def fit_scalers(arrays: dict[str, np.ndarray], only: set[str] | None = None) -> 
 
 def apply_scalers(arrays: dict[str, np.ndarray], scalers: dict[str, Scaler]) -> dict[str, np.ndarray]:
     return {k: scalers[k].transform(v) if k in scalers else v for k, v in arrays.items()}
+
+
+def nearest_rows(train: Rows, query: Rows, model, inputs, chunk: int = 2048) -> np.ndarray:
+    """Index of the nearest training row for every query row (Euclidean) in `model`'s scaled
+    input space, each input modality weighted equally (divided by the root of its width)."""
+    import torch
+
+    def space(rows: Rows) -> np.ndarray:
+        z = model.scale_inputs(rows.X)
+        return np.concatenate([z[m] / np.sqrt(z[m].shape[1]) for m in inputs], axis=1)
+    tr = torch.from_numpy(np.ascontiguousarray(space(train), dtype=np.float32))
+    q_all, out = space(query), []
+    for i in range(0, len(q_all), chunk):
+        q = torch.from_numpy(np.ascontiguousarray(q_all[i:i + chunk], dtype=np.float32))
+        out.append(torch.cdist(q, tr).argmin(dim=1))
+    return torch.cat(out).numpy()

@@ -42,7 +42,7 @@ from ...errors import ParamError
 from ...scoring import landmarks as L
 from ...scoring.regression import cosine, mse
 from ..checkpoint import Predictor
-from ..data import MODALITIES, FeatureBank, Rows, Tables, keep_ok, landmark_columns
+from ..data import MODALITIES, FeatureBank, Rows, Tables, keep_ok, landmark_columns, nearest_rows
 from ..task import FoldResult, ModelSpec, Task
 from ..utterances import dialog_key, improvised_mask, keep_improvised_flag
 
@@ -263,7 +263,7 @@ class ResponseTask(Task):
         """train_mean is the training rows' mean exactly as the target scaler holds it (zero in
         the standardised space, so its cosine is 0, not rounding noise)."""
         n = len(test)
-        nn_idx = nearest(self._space(train, ref), self._space(test, ref))
+        nn_idx = nearest_rows(train, test, ref, self.inputs)
         return {
             "train_mean": {t: np.repeat(ref.target_scalers[t].mean[None].astype(np.float32), n,
                                         axis=0) for t in self.targets},
@@ -273,10 +273,6 @@ class ResponseTask(Task):
         }
 
 
-    def _space(self, rows: Rows, model: Predictor) -> np.ndarray:
-        z = model.scale_inputs(rows.X)
-        return np.concatenate([z[m] / np.sqrt(z[m].shape[1]) for m in self.inputs], axis=1)
-
     def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
         if "landmarks" not in self.targets or not self.figure_pairs:
             return
@@ -285,16 +281,6 @@ class ResponseTask(Task):
         ids = np.concatenate([r.test.ids for r in results])
         pick = np.unique(np.linspace(0, len(ids) - 1, min(self.figure_pairs, len(ids))).astype(int))
         overlay_grid(out_dir / "landmarks_test_pairs.png", true[pick], pred[pick], list(ids[pick]))
-
-
-def nearest(train: np.ndarray, query: np.ndarray, chunk: int = 2048) -> np.ndarray:
-    """Index of the nearest training row (Euclidean) for every query row."""
-    tr = torch.from_numpy(np.ascontiguousarray(train, dtype=np.float32))
-    out = []
-    for i in range(0, len(query), chunk):
-        q = torch.from_numpy(np.ascontiguousarray(query[i:i + chunk], dtype=np.float32))
-        out.append(torch.cdist(q, tr).argmin(dim=1))
-    return torch.cat(out).numpy()
 
 
 def overlay_grid(path: Path, true: np.ndarray, pred: np.ndarray, titles: list[str]) -> None:
