@@ -19,7 +19,7 @@ executor and worker count.
 - ``resources``: Dask resources each task needs, e.g. ``{"GPU": 1}`` (workers announce theirs
   with ``dask worker --resources GPU=1``, local-cluster workers with ``dask.resources``);
   ``ex.resources_for(device)`` gives ``{"GPU": 1}`` for ``cuda`` on Dask, else None. The pool
-  ignores them. Training maps its (fold, seed) units this way (``tasks.executor``) and writes
+  ignores them. Training maps its (fold, seed) units this way (``training.executor``) and writes
   the checkpoint bytes and curves the units return.
 
 Params: ``<section>.executor`` (``features`` or ``tasks``): ``processes`` (the default; a pool
@@ -52,11 +52,11 @@ from .errors import ParamError
 from .executor_base import Executor, _bar
 
 KINDS = ("processes", "dask")
-SECTIONS = ("features", "tasks")
+SECTIONS = ("features", "training")
 
 
 def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Executor":
-    """`<section>.executor` (features / tasks) and the shared `dask` section.
+    """`<section>.executor` (features / training) and the shared `dask` section.
 
     paths: {param name: path} every Dask worker must see (e.g. {"data.root": root}).
     """

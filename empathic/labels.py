@@ -11,29 +11,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import params as P
 from .errors import ParamError
-from .params import get
 
 EXCLUDED = -1
 
 
 @dataclass(frozen=True)
 class LabelSet:
+    """Classes and merge map as `<section>.classes` / `.merge` give them (the schema's rules
+    hold: distinct classes, merges onto classes only, no class renamed)."""
     classes: tuple[str, ...]
     merge: dict[str, str] = field(default_factory=dict)
     section: str = "tasks.emotion"      # the params section naming them (for messages)
-
-    def __post_init__(self):
-        s = self.section
-        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ParamError(f"{s}.classes must be 2 or more distinct codes, "
-                             f"got {list(self.classes)}")
-        bad = {k: v for k, v in self.merge.items() if v not in self.classes}
-        if bad:
-            raise ParamError(f"{s}.merge maps to codes that are not classes: {bad}")
-        clash = [k for k in self.merge if k in self.classes]
-        if clash:
-            raise ParamError(f"{s}.merge renames codes that are classes themselves: {clash}")
 
     def encode(self, raw) -> tuple[np.ndarray, dict[str, int]]:
         """Class index per raw code (EXCLUDED where outside the set) and the left-out counts.
@@ -56,12 +46,6 @@ class LabelSet:
 
 
 def from_params(params: dict, section: str = "tasks.emotion") -> LabelSet:
-    """The label set named by ``<section>.classes`` and ``<section>.merge``."""
-    classes = get(params, f"{section}.classes")
-    merge = get(params, f"{section}.merge", {}) or {}
-    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
-        raise ParamError(f"param '{section}.classes' is {classes!r}; expected a list of codes")
-    if not isinstance(merge, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                              for k, v in merge.items()):
-        raise ParamError(f"param '{section}.merge' is {merge!r}; expected a mapping code: class")
-    return LabelSet(tuple(classes), dict(merge), section)
+    """The label set of the validated section `section` (empathic.schema.Labels)."""
+    s = P.section(params, section)
+    return LabelSet(tuple(s.classes), dict(s.merge), section)

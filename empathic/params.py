@@ -35,6 +35,15 @@ def load(path: str | os.PathLike | None = None, complete: bool = False) -> dict:
     return data
 
 
+def section(params: dict, dotted: str, model=None):
+    """The schema's validated, frozen model of one section (``params.section(prm,
+    "tasks.response").hidden``): every key required, every range and rule between keys checked
+    once, there (a ParamError naming the dotted key otherwise). `model` validates a section the
+    schema has no field for (a task module's own params model)."""
+    from .params_check import section as typed
+    return typed(params, dotted, PARAMS_FILE, model)
+
+
 def get(params: dict, dotted: str, default: Any = _MISSING) -> Any:
     """Look up 'a.b.c'; a missing key without default is a ParamError naming it."""
     cur: Any = params

@@ -19,7 +19,7 @@ from typing import Annotated, Union
 from pydantic import BaseModel, ValidationError, create_model
 
 from .errors import ParamError
-from .schema import Params, Section
+from .schema import OpenSection, Params, Section
 
 
 def _models(tp) -> list[type[BaseModel]]:
@@ -36,7 +36,7 @@ def _models(tp) -> list[type[BaseModel]]:
 
 def valid_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
     """Every dotted key the schema knows (sections and leaves)."""
-    keys = []
+    keys = [f"{prefix}{k}" for k in model.extra_keys()] if issubclass(model, OpenSection) else []
     for name, field in model.model_fields.items():
         dotted = f"{prefix}{name}"
         keys.append(dotted)
@@ -83,11 +83,14 @@ def _message(err: dict, data, source: str) -> str:
     if kind == "missing":
         return f"{source}: missing param '{key}'"
     value = err.get("input")
+    if isinstance(value, dict):            # a rule between keys of a section: name the rule
+        return f"{source}: param '{key}': {err['msg']}"
     return f"{source}: param '{key}' is {value!r}; {err['msg']}"
 
 
 def _plain(msg: str) -> str:
     msg = re.sub(r"a valid dictionary or instance of \w+", "a mapping", msg)
+    msg = re.sub(r"^Value error, ", "", msg)
     return msg[0].lower() + msg[1:]
 
 
@@ -115,7 +118,22 @@ def partial(model: type[BaseModel]) -> type[BaseModel]:
     for name, f in model.model_fields.items():
         tp = _loose(f.annotation)          # pydantic keeps a field's constraints in metadata
         fields[name] = (Annotated[(tp, *f.metadata)] if f.metadata else tp, None)
-    return create_model(f"Partial{model.__name__}", __base__=Section, **fields)
+    base = OpenSection if issubclass(model, OpenSection) else Section
+    return create_model(f"Partial{model.__name__}", __base__=base, **fields)
+
+
+def _extras(model: type[BaseModel], data, prefix: str = "") -> list[str]:
+    """Keys of `data` in open sections that their registry does not name (dotted)."""
+    if not isinstance(data, dict):
+        return []
+    bad = []
+    if issubclass(model, OpenSection):
+        bad += [f"{prefix}{k}" for k in data
+                if k not in model.model_fields and k not in model.extra_keys()]
+    for name, f in model.model_fields.items():
+        for sub in _models(f.annotation):
+            bad += _extras(sub, data.get(name), f"{prefix}{name}.")
+    return bad
 
 
 def check(data: dict, source: str = "params.yaml", complete: bool = False) -> Params | None:
@@ -125,12 +143,46 @@ def check(data: dict, source: str = "params.yaml", complete: bool = False) -> Pa
     the code that reads one names it). Returns the typed params when complete.
     """
     model = Params if complete else partial(Params)
+    unknown = _extras(Params, data)
+    if unknown:
+        near = closest(unknown[0])
+        hint = f" (did you mean '{near}'?)" if near else ""
+        raise ParamError(f"{source}: unknown key '{unknown[0]}'{hint}")
     try:
         checked = model.model_validate(data)
     except ValidationError as e:
-        errors = e.errors(include_url=False)
-    else:
-        return checked if complete else None
+        _raise(e.errors(include_url=False), data, source)
+    return checked if complete else None
+
+
+def section(data: dict, dotted: str, source: str = "params.yaml",
+            model: type[Section] | None = None) -> Section:
+    """The validated, frozen model of one section (`tasks.response`, `features.face`) of a
+    params mapping: every key of it required, errors naming the dotted key. `model`: the one
+    to validate it with when the schema has no field for it (a task module's own)."""
+    raw, schema_model = data, Params
+    for part in dotted.split("."):
+        if not isinstance(raw, dict) or part not in raw:
+            raise ParamError(f"{source}: missing param '{dotted}'")
+        raw = raw[part]
+        fields = schema_model.model_fields if schema_model is not None else {}
+        schema_model = _models(fields[part].annotation)[0] if part in fields else None
+    model = schema_model or model
+    if model is None:
+        raise ParamError(f"{source}: unknown key '{dotted}'")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        prefix = tuple(dotted.split("."))
+        errors = [{**err, "loc": prefix + tuple(err["loc"])} for err in e.errors(include_url=False)]
+        nested = raw
+        for part in reversed(prefix):
+            nested = {part: nested}
+        _raise(errors, nested, source)
+
+
+def _raise(errors: list[dict], data, source: str):
+    """The first of pydantic's errors as one ParamError line."""
     # A union reports one error per member: the deepest key is the member the value meant;
     # members failing at the same key are joined.
     errors.sort(key=lambda err: (_rank(err), -len(_dotted(data, err["loc"]))))

@@ -2,8 +2,9 @@
 
 params.yaml holds the values; this module only says which keys exist and what they may hold,
 so a mistyped key (``tasks.emotion.epoch``) is an error naming the closest valid key instead of
-being ignored while the code runs on something else. Ranges and choices are the ones the code
-checks when it reads a value.
+being ignored while the code runs on something else. Ranges, choices and the rules between keys
+(validators) are written here only: code reads a section through `empathic.params.section`,
+which returns this module's validated, frozen model of it, and checks nothing again.
 
 `empathic.params_check.check(data)` validates a params mapping against `Params` (every stage
 does on load, through `empathic.params.load`).
@@ -12,10 +13,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 
 MODALITIES = ("text", "audio", "video", "landmarks", "physio", "ssl")   # the feature files
+ATTENTION_HEADS = 4      # heads of the attention fusion (empathic.nets.fusion)
 Modality = Literal[MODALITIES]
 Device = Literal["auto", "cpu", "cuda"]
 Encoder = Literal["concat", "attention"]
@@ -29,6 +31,24 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class OpenSection(Section):
+    """A section that also holds keys named by a registry (`extra_keys`), each validated where
+    it is read (empathic.params_check rejects any other key by name)."""
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+    @classmethod
+    def extra_keys(cls) -> list[str]:
+        return []
+
+
+def task_modules() -> list[str]:
+    """The task modules of empathic/training/tasks, by name (listed, not imported)."""
+    import pkgutil
+    from pathlib import Path
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent / "training"
+                                                             / "tasks")]))
 
 
 # -- base, data, sample, pairs, split ---------------------------------------------------------
@@ -159,6 +179,21 @@ class Training(Section):
     seeds: Annotated[int, Field(ge=1, le=100, strict=True)]
     device: Device
 
+    @model_validator(mode="after")
+    def _attention_width(self):
+        fusion = getattr(self, "fusion", None)
+        encoder = fusion if isinstance(fusion, str) else getattr(fusion, "early", None)
+        if encoder == "attention" and self.hidden % ATTENTION_HEADS:
+            raise ValueError(f"attention fusion needs hidden to be a multiple of "
+                             f"{ATTENTION_HEADS} (its heads); hidden is {self.hidden}")
+        return self
+
+
+class FusionTraining(Training):
+    """A task whose networks are the fusion encoder (also the params model of a task module
+    that declares none of its own: see empathic.training.task.Task.params_model)."""
+    fusion: Encoder
+
 
 Weight = Annotated[float, Field(ge=0)]
 
@@ -168,13 +203,20 @@ class LossWeights(Section):
     cosine: Weight = 0.0
 
 
-class Response(Training):
+class Response(FusionTraining):
     targets: Union[dict[Modality, Weight], Annotated[list[Modality], Field(min_length=1)]]
     loss: Union[Literal["mse", "cosine"], LossWeights]
-    fusion: Encoder
     figure_pairs: NonNegInt
     cut_overlap: StrictBool
     reference: StrictBool
+
+    @model_validator(mode="after")
+    def _positive_weights(self):
+        if isinstance(self.targets, dict) and not any(w > 0 for w in self.targets.values()):
+            raise ValueError(f"targets {self.targets} need at least one positive weight")
+        if isinstance(self.loss, LossWeights) and not (self.loss.mse > 0 or self.loss.cosine > 0):
+            raise ValueError("loss needs at least one positive weight (mse or cosine)")
+        return self
 
 
 class Labels(Training):
@@ -182,6 +224,18 @@ class Labels(Training):
     merge: dict[str, str]
     loss: ClassLoss
     beta: Annotated[float, Field(ge=0, le=0.999999)]
+
+    @model_validator(mode="after")
+    def _label_set(self):
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"classes must be distinct codes, got {self.classes}")
+        bad = {k: v for k, v in self.merge.items() if v not in self.classes}
+        if bad:
+            raise ValueError(f"merge maps to codes that are not classes: {bad}")
+        clash = [k for k in self.merge if k in self.classes]
+        if clash:
+            raise ValueError(f"merge renames codes that are classes themselves: {clash}")
+        return self
 
 
 class DecisionFusion(Section):
@@ -200,11 +254,29 @@ class Emotion(Labels):
     fusion: Union[Encoder, DecisionFusion]
     phases: Optional[Phases]          # null: no two-phase schedule
 
+    @model_validator(mode="after")
+    def _members_and_phases(self):
+        allowed = [*self.inputs, "early"]
+        outside = [m for m in self.members if m not in allowed]
+        if outside:
+            raise ValueError(f"members {outside} are not among the inputs or early {allowed}")
+        decision = self.fusion.decision if isinstance(self.fusion, DecisionFusion) else []
+        if decision and len(self.members) < 2:
+            raise ValueError("decision fusion needs two or more members")
+        if self.phases is not None:
+            for part in ("first", "add"):
+                outside = [m for m in getattr(self.phases, part) if m not in self.inputs]
+                if outside:
+                    raise ValueError(f"phases.{part} {outside} are not among the inputs")
+            both = sorted(set(self.phases.first) & set(self.phases.add))
+            if both:
+                raise ValueError(f"phases: modalities {both} are in both first and add")
+        return self
 
-class Dimensional(Training):
+
+class Dimensional(FusionTraining):
     dims: Annotated[list[Literal["valence", "arousal", "dominance"]], Field(min_length=1)]
     loss: Literal["mse", "ccc"]
-    fusion: Encoder
 
 
 class Context(Labels):
@@ -214,9 +286,6 @@ class Context(Labels):
     fusion: Encoder
 
 
-class Tasks(Section):
-    executor: Executor
-    workers: NonNegInt
 class Reaction(Training):
     inputs: Annotated[list[Literal["audio", "landmarks", "video", "text"]], Field(min_length=1)]
     fps: Annotated[float, Field(gt=0, le=60)]
@@ -231,14 +300,26 @@ class Reaction(Training):
     figure_pairs: NonNegInt
 
 
+class TrainingRun(Section):
+    """How the tasks' (fold, seed) units run: never changes a result."""
+    executor: Executor
+    workers: NonNegInt
+
+
+class Tasks(OpenSection):
+    """One section per task. A task module without a field here is still a valid section name:
+    its module's `params_model` validates it (empathic.training.task.Task)."""
+    @classmethod
+    def extra_keys(cls) -> list[str]:
+        return [t for t in task_modules() if t not in cls.model_fields]
     response: Response
     emotion: Emotion
     dimensional: Dimensional
     context: Context
+    reaction: Reaction
 
 
 class Dask(Section):
-    reaction: Reaction
     address: Optional[Annotated[str, Field(min_length=1)]]   # null: a local cluster
     n_workers: NonNegInt
     timeout_s: Annotated[float, Field(gt=0, le=600)]
@@ -253,5 +334,6 @@ class Params(Section):
     pairs: Pairs
     split: Split
     features: Features
+    training: TrainingRun
     tasks: Tasks
     dask: Dask

@@ -19,9 +19,11 @@ from pathlib import Path
 from empathic import cli
 from empathic.atomic import write_text
 from empathic.errors import EmpathicError
+from empathic.schema import task_modules
 from empathic.scoring import report
 
-TASKS = tuple(report.HEADLINE)
+# the tasks with headline metrics first (the README's order), then any other task module
+TASKS = tuple(report.HEADLINE) + tuple(t for t in task_modules() if t not in report.HEADLINE)
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 

@@ -125,7 +125,7 @@ def dask_cluster():
     """A real local Dask cluster: 2 worker processes, 1 thread each (once per test session).
 
     Point a project at it with `dask.address: <dask_cluster.scheduler_address>` and
-    `features.executor` / `tasks.executor: dask`; `dask_cluster.workers` are its workers.
+    `features.executor` / `training.executor: dask`; `dask_cluster.workers` are its workers.
     """
     from distributed import LocalCluster
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

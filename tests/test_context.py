@@ -28,7 +28,7 @@ def context_params(**over):
            "batch_size": 2, "epochs": 40, "patience": 8, "device": "cpu", "seed": None,
            "seeds": 1, "fusion": "concat", "beta": 0.999, **over}
     return {"base": {"seed": 0}, "split": {"folds": "all", "refit": False},
-            "tasks": {"executor": "processes", "workers": 1, "context": cfg}}
+            "training": {"executor": "processes", "workers": 1}, "tasks": {"context": cfg}}
 
 
 def unavailable(modality: str, ids):

@@ -118,7 +118,10 @@ def stages(dvc: dict, params: dict) -> dict[str, dict]:
     out = {}
     for name, st in dvc["stages"].items():
         if "foreach" in st:
-            for key, item in st["foreach"].items():
+            each = st["foreach"]
+            if isinstance(each, str):                      # ${tasks}: a params mapping
+                each = _lookup(params, each.strip()[2:-1])
+            for key, item in each.items():
                 out[f"{name}@{key}"] = _subst(st["do"], {**params, "key": key, "item": item})
         else:
             out[name] = _subst(st, params)
@@ -157,7 +160,7 @@ def test_a_planted_missing_dep_is_found(project):
     deps = planted["stages"]["train"]["do"]["deps"]
     deps.remove("empathic/nets")
     gaps = missing_deps(planted, params)
-    assert set(gaps) == {f"train@{k}" for k in dvc["stages"]["train"]["foreach"]}
+    assert set(gaps) == {f"train@{k}" for k in params["tasks"]}
     assert "empathic/nets/fusion.py" in gaps["train@emotion"]
     assert "empathic/nets" not in str(missing_deps(dvc, params))
 

@@ -39,9 +39,9 @@ def make_project(root: Path) -> None:
     repo_stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     stages = {"synth": {"cmd": f'python -c "{SYNTH}"', "deps": ["tests/synthetic.py"],
                         "params": ["base.seed"], "outs": SYNTH_OUTS}}
-    for name in ("train", "evaluate"):          # the repository's definitions, response item only
+    for name in ("train", "evaluate"):          # the repository's definitions
         stage = repo_stages[name]
-        stages[name] = dict(stage, foreach={"response": stage["foreach"]["response"]})
+        stages[name] = stage                   # foreach: ${tasks}, the copy's response only
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
     repo_params = yaml.safe_load((REPO / "params.yaml").read_text())
     response = dict(repo_params["tasks"]["response"], hidden=16, epochs=3, patience=2,
@@ -49,7 +49,7 @@ def make_project(root: Path) -> None:
                     cut_overlap=True, reference=True)
     params = {"base": {"seed": 0}, "split": dict(repo_params["split"]),
               "dask": repo_params["dask"],
-              "tasks": {"executor": "processes", "workers": 1, "response": response}}
+              "training": {"executor": "processes", "workers": 1}, "tasks": {"response": response}}
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 

@@ -27,7 +27,7 @@ def emotion_params(**over):
            "fusion": {"early": "concat", "decision": ["soft", "weighted", "hard", "stacking"]},
            "phases": {"first": ["text"], "add": ["landmarks"], "finetune_lr": 0.002}, **SMALL}
     cfg.update(over)
-    return {"base": {"seed": 0}, "split": dict(SPLIT), "tasks": {**EXEC, "emotion": cfg}}
+    return {"base": {"seed": 0}, "split": dict(SPLIT), "training": EXEC, "tasks": {"emotion": cfg}}
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_emotion_loss_weights_follow_training_counts(corpus):
 
 
 def test_dimensional_through_the_shared_runner(corpus, tmp_path):
-    prm = {"base": {"seed": 0}, "split": dict(SPLIT), "tasks": {**EXEC, "dimensional": {
+    prm = {"base": {"seed": 0}, "split": dict(SPLIT), "training": EXEC, "tasks": {"dimensional": {
         "inputs": ["text", "landmarks"], "dims": ["valence", "arousal", "dominance"],
         "loss": "mse", "fusion": "concat", **SMALL}}}
     task = load_task("dimensional", prm)

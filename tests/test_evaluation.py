@@ -125,7 +125,7 @@ def test_a_new_task_is_only_a_class(tmp_path, capsys):
            "lr": 0.01, "weight_decay": 0.0, "batch_size": 32, "epochs": 4, "patience": 2,
            "seed": None, "seeds": 2, "device": "cpu"}
     prm = {"base": {"seed": 0}, "split": {"folds": "all", "refit": True},
-           "tasks": {"executor": "processes", "workers": 1, "toy": cfg}}
+           "training": {"executor": "processes", "workers": 1}, "tasks": {"toy": cfg}}
     task = ToyTask(prm)
     tables, bank = Tables.load(tmp_path / "data/pairs"), FeatureBank(tmp_path / "features")
     runner.train(task, tables, bank, tmp_path / "models", tmp_path / "live", progress=False)

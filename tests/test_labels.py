@@ -14,8 +14,7 @@ def test_encode_merges_and_counts_left_out():
 
 
 def test_empty_class_is_an_error_naming_the_param():
-    prm = {"tasks": {"context": {"classes": ["neu", "hap", "xyz"], "merge": {"exc": "hap"}}}}
-    ls = L.from_params(prm, "tasks.context")
+    ls = L.LabelSet(("neu", "hap", "xyz"), {"exc": "hap"}, "tasks.context")
     with pytest.raises(ParamError) as e:
         ls.encode(["neu", "exc", "hap", "fru"])
     msg = str(e.value)
@@ -23,10 +22,23 @@ def test_empty_class_is_an_error_naming_the_param():
     assert "'tasks.context.merge'" in msg and "\n" not in msg
 
 
-def test_messages_name_the_section():
-    with pytest.raises(ParamError, match=r"^tasks.context.merge maps to codes"):
-        L.from_params({"tasks": {"context": {"classes": ["a", "b"], "merge": {"x": "c"}}}},
-                      "tasks.context")
+@pytest.mark.parametrize("classes, merge, match", [
+    (["a", "b"], {"x": "c"}, "merge maps to codes that are not classes"),
+    (["a", "b"], {"a": "b"}, "merge renames codes that are classes themselves"),
+    (["a", "a"], {}, "classes must be distinct"),
+])
+def test_the_schema_holds_the_label_set_rules(classes, merge, match):
+    """The rules of a label set are the schema's (checked once, where params are read)."""
+    import yaml
+
+    from conftest import REPO
+    prm = yaml.safe_load((REPO / "params.yaml").read_text())
+    prm["tasks"]["context"].update(classes=classes, merge=merge)
+    with pytest.raises(ParamError, match=rf"^params.yaml: param 'tasks.context': {match}"):
+        L.from_params(prm, "tasks.context")
+    prm["tasks"]["context"].update(classes=["a", "b"], merge={"x": "a"})
+    assert L.from_params(prm, "tasks.context") == L.LabelSet(("a", "b"), {"x": "a"},
+                                                             "tasks.context")
 
 
 def test_pairs_stage_counts_out_of_range_vad_and_unknown_codes(tmp_path, repo):

@@ -23,7 +23,7 @@ def params(folds=("Ses01", "Ses02"), **over) -> dict:
     cfg = yaml.safe_load((REPO / "params.yaml").read_text())["tasks"]["reaction"]
     cfg.update(seeds=1, epochs=3, patience=2, device="cpu", hidden=16, figure_pairs=2, **over)
     return {"base": {"seed": 0}, "split": {"folds": list(folds), "refit": False},
-            "tasks": {"executor": "processes", "workers": 1, "reaction": cfg}}
+            "training": {"executor": "processes", "workers": 1}, "tasks": {"reaction": cfg}}
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,11 @@ DVC = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())
 
 
-def test_dvc_task_stages_follow_the_task_modules():
-    tasks = available()
-    assert list(DVC["train"]["foreach"]) == list(DVC["evaluate"]["foreach"])
-    assert sorted(DVC["train"]["foreach"]) == tasks
-
-
-def test_every_task_has_a_params_section_and_a_schema_field():
-    tasks = set(available())
-    fields = set(schema.Tasks.model_fields)
-    assert tasks <= fields, tasks - fields
-    assert tasks <= set(PARAMS["tasks"]), tasks - set(PARAMS["tasks"])
+def test_dvc_task_stages_are_the_params_task_sections():
+    """train@ and evaluate@ iterate over params.yaml's tasks: one stage per task section, and
+    every task module has one (schema.Tasks accepts no other key)."""
+    assert DVC["train"]["foreach"] == DVC["evaluate"]["foreach"] == "${tasks}"
+    assert sorted(PARAMS["tasks"]) == available() == schema.task_modules()
 
 
 def test_dvc_extract_stages_follow_the_extractor_registry():
@@ -43,6 +37,6 @@ def test_dvc_sample_stages_follow_the_release_folders():
     assert {k: v["dir"] for k, v in DVC["sample"]["foreach"].items()} == RELEASE_FOLDERS
 
 
-def test_every_task_has_headline_metrics():
+def test_headline_metrics_name_tasks():
     from empathic.scoring import report
-    assert sorted(report.HEADLINE) == available()
+    assert set(report.HEADLINE) <= set(available())

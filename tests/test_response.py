@@ -27,7 +27,7 @@ def params(**over) -> dict:
                reference=False)
     cfg.update(over)
     return {"base": {"seed": 0}, "split": {"folds": "all", "refit": False},
-            "tasks": {"executor": "processes", "workers": 1, "response": cfg}}
+            "training": {"executor": "processes", "workers": 1}, "tasks": {"response": cfg}}
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +213,7 @@ def test_stage_outputs_are_byte_identical_on_rerun(project, tmp_path, one_thread
                split={"folds": ["Ses02"], "refit": False})
     tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
     for run, workers in (("a", 1), ("b", 2)):      # in this process, then a pool of two
-        prm["tasks"]["workers"] = workers
+        prm["training"]["workers"] = workers
         task = load_task("response", prm)
         runner.train(task, tables, bank, tmp_path / run / "models", tmp_path / run / "live",
                      progress=False)
@@ -315,7 +315,7 @@ def test_training_on_dask_gives_the_local_bytes(project, tmp_path, dask_cluster,
     tables, bank = Tables.load(root / "data/pairs"), FeatureBank(root / "features")
     for run, kind in (("local", "processes"), ("dask", "dask")):
         prm = dict(params(epochs=2, seeds=2), split={"folds": ["Ses02", "Ses03"], "refit": False})
-        prm["tasks"].update(executor=kind, workers=1)
+        prm["training"].update(executor=kind, workers=1)
         prm["dask"] = {"address": dask_cluster.scheduler_address, "n_workers": 0,
                        "timeout_s": 10, "retries": 1, "resources": {}}
         task = load_task("response", prm)

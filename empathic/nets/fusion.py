@@ -17,8 +17,9 @@ from typing import Mapping
 import torch
 from torch import nn
 
+from ..schema import ATTENTION_HEADS     # one number for the schema's rule and the network
+
 FUSIONS = ("concat", "attention")
-ATTENTION_HEADS = 4
 
 
 def projection(d_in: int, hidden: int, dropout: float) -> nn.Sequential:

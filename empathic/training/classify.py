@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from .. import labels as lbl
-from .. import params as P
-from ..nets.losses import LOSSES, make_loss
+from ..nets.losses import make_loss
 from ..scoring import classification as cls
 from ..scoring.plots_cls import confusion_png
 from .data import Rows
@@ -38,8 +37,8 @@ class ClassificationTask(Task):
         super().__init__(prm, fusion)
         self.labels = lbl.from_params(prm, self.key)
         self.classes = list(self.labels.classes)
-        self.loss_kind = P.choice(prm, f"{self.key}.loss", LOSSES)
-        self.beta = float(P.number(prm, f"{self.key}.beta", lo=0, hi=0.999999))
+        self.loss_kind = self.p.loss
+        self.beta = float(self.p.beta)
 
     def scaled_targets(self, rows: Rows) -> set[str]:
         return set()

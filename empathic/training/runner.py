@@ -1,7 +1,7 @@
 """Training for every task: folds x seeds, scalers, the one Trainer, checkpoints, curves.
 
 `train(task, ...)` assembles the task's rows once, then runs one unit per (fold, seed) through
-the executor seam (`tasks.executor`: a local pool or Dask). A unit trains every model the task
+the executor seam (`training.executor`: a local pool or Dask). A unit trains every model the task
 declares for that fold and seed (scalers fitted on the fold's training rows, early stopping on
 its validation sessions, `split.refit`: retrained on train + validation for the epoch count early
 stopping chose) and the task's ensembles, and returns checkpoint bytes and learning curves; this
@@ -190,9 +190,9 @@ def write_curves(live_dir: Path, curves: dict[str, list]) -> None:
 
 
 def map_units(task: Task, items: list, progress: bool) -> list[UnitResult]:
-    """Run the units through the executor seam (`tasks.executor`), results in input order."""
+    """Run the units through the executor seam (`training.executor`), results in input order."""
     from ..executor import from_params
-    with from_params(task.prm, "tasks") as ex:
+    with from_params(task.prm, "training") as ex:
         return ex.map(_run_unit, items, desc=f"train {task.name}", unit="fold x seed",
                       progress=progress, resources=ex.resources_for(task.hp.device))
 

@@ -31,8 +31,9 @@ import torch
 
 from .. import params as P
 from ..errors import ParamError
+from ..schema import FusionTraining
 from ..nets.fusion import FusionNet
-from .data import MODALITIES, FeatureBank, Rows, Tables
+from .data import FeatureBank, Rows, Tables
 from .trainer import HParams
 
 
@@ -69,6 +70,9 @@ class FoldResult:
 
 class Task:
     name: str = ""
+    # The params model of `tasks.<name>` when empathic.schema.Tasks has no field for it: a task
+    # module can declare its own (a subclass of schema.Training) and needs no schema edit.
+    params_model: type = FusionTraining
     batching: str = "rows"
     selection: tuple[str, bool] = ("loss", False)   # validation metric, higher is better
     comparisons: dict[str, bool] = {}               # metric -> higher is better
@@ -76,11 +80,10 @@ class Task:
     def __init__(self, prm: dict, fusion: str | None = None):
         self.prm = prm
         self.key = f"tasks.{self.name}"
-        self.cfg = P.get(prm, self.key)
-        if not isinstance(self.cfg, dict):
-            raise ParamError(f"param '{self.key}' must be a mapping")
-        self.inputs = P.subset(prm, f"{self.key}.inputs", MODALITIES)
-        self.hp = HParams.from_params(prm, self.key, fusion)
+        self.p = P.section(prm, self.key, self.params_model)   # validated, frozen: read it
+        self.cfg = P.get(prm, self.key)           # the same values as written (for checkpoints)
+        self.inputs = list(self.p.inputs)
+        self.hp = HParams.from_section(self.p, P.section(prm, "base").seed, fusion)
 
     # -- data ----------------------------------------------------------------------------------
     def skip_reason(self, bank: FeatureBank) -> str | None:

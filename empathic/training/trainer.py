@@ -18,11 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .. import params as P
 from ..errors import EmpathicError, ParamError
-from ..nets.fusion import ATTENTION_HEADS, FUSIONS
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -46,33 +42,15 @@ class HParams:
     seeds: tuple[int, ...] = field(default=())
 
     @classmethod
-    def from_params(cls, prm: dict, key: str, fusion: str | None = None) -> "HParams":
-        seed = P.get(prm, f"{key}.seed")
-        if seed is None:
-            seed = P.number(prm, "base.seed", integer=True)
-        elif isinstance(seed, bool) or not isinstance(seed, int):
-            raise ParamError(f"param '{key}.seed' is {seed!r}; expected a whole number or null")
-        n_seeds = P.number(prm, f"{key}.seeds", lo=1, hi=100, integer=True)
-        return cls(
-            hidden=P.number(prm, f"{key}.hidden", lo=4, integer=True),
-            layers=P.number(prm, f"{key}.layers", lo=1, integer=True),
-            dropout=float(P.number(prm, f"{key}.dropout", lo=0, hi=0.95)),
-            fusion=fusion or P.choice(prm, f"{key}.fusion", FUSIONS),
-            lr=float(P.number(prm, f"{key}.lr", lo=1e-8, hi=10)),
-            batch_size=P.number(prm, f"{key}.batch_size", lo=1, integer=True),
-            epochs=P.number(prm, f"{key}.epochs", lo=1, integer=True),
-            weight_decay=float(P.number(prm, f"{key}.weight_decay", lo=0)),
-            patience=P.number(prm, f"{key}.patience", lo=1, integer=True),
-            seed=int(seed),
-            device=P.choice(prm, f"{key}.device", DEVICES),
-            seeds=tuple(int(seed) + i for i in range(n_seeds)),
-        ).checked(key)
-
-    def checked(self, key: str) -> "HParams":
-        if self.fusion == "attention" and self.hidden % ATTENTION_HEADS:
-            raise ParamError(f"param '{key}.hidden' is {self.hidden}; attention fusion needs a "
-                             f"multiple of {ATTENTION_HEADS} (its heads)")
-        return self
+    def from_section(cls, s, base_seed: int, fusion: str | None = None) -> "HParams":
+        """From a task's validated section (empathic.schema.Training); `base_seed`: base.seed,
+        for `seed: null`; `fusion`: the encoder when the section's `fusion` is not one
+        (decision fusion, or a network without one)."""
+        seed = base_seed if s.seed is None else s.seed
+        return cls(hidden=s.hidden, layers=s.layers, dropout=float(s.dropout),
+                   fusion=fusion or s.fusion, lr=float(s.lr), batch_size=s.batch_size,
+                   epochs=s.epochs, weight_decay=float(s.weight_decay), patience=s.patience,
+                   seed=seed, device=s.device, seeds=tuple(seed + i for i in range(s.seeds)))
 
     def with_(self, **changes) -> "HParams":
         return replace(self, **changes)

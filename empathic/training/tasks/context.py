@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ... import labels as lbl
-from ... import params as P
-from ...nets.graph import EDGE_TYPES, GraphNet
+from ...nets.graph import GraphNet
 from ..classify import TARGET, ClassificationTask
 from ..data import FeatureBank, Rows, Tables, keep_ok
 from ..task import ModelSpec
@@ -36,9 +35,9 @@ class ContextTask(ClassificationTask):
 
     def __init__(self, prm: dict):
         super().__init__(prm)
-        self.window = P.number(prm, f"{self.key}.window", lo=0, integer=True)
-        self.edge_types = P.subset(prm, f"{self.key}.edge_types", EDGE_TYPES)
-        self.graph_layers = P.number(prm, f"{self.key}.graph_layers", lo=1, integer=True)
+        self.window = self.p.window
+        self.edge_types = list(self.p.edge_types)
+        self.graph_layers = self.p.graph_layers
 
     def assemble(self, tables: Tables, bank: FeatureBank) -> Rows:
         """Every utterance with all inputs ok is a node; extra: dialog code, time position,

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ... import params as P
 from ...errors import EmpathicError
 from ...scoring import dimensional as dim
 from ..data import FeatureBank, Rows, Tables, keep_ok
@@ -45,8 +44,8 @@ class DimensionalTask(Task):
 
     def __init__(self, prm: dict):
         super().__init__(prm)
-        self.dims = P.subset(prm, f"{self.key}.dims", DIMS)
-        self.loss_kind = P.choice(prm, f"{self.key}.loss", LOSSES)
+        self.dims = list(self.p.dims)
+        self.loss_kind = self.p.loss
         self.comparisons = {f"ccc_{d}": True for d in self.dims}
 
     def models(self, rows: Rows) -> list[ModelSpec]:

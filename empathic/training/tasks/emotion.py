@@ -31,7 +31,7 @@ from ... import params as P
 from ...errors import ParamError
 from ...fusion import (Predictions, Stacking, fit_vote_weights, hard_vote, out_of_fold, soft_vote,
                        weighted_soft_vote)
-from ...nets.fusion import FUSIONS, FusionNet
+from ...nets.fusion import FusionNet
 from ..classify import TARGET, ClassificationTask
 from ..data import FeatureBank, Rows, Tables, keep_ok
 from ..task import ModelSpec
@@ -78,55 +78,18 @@ def grow(net: FusionNet, add_dims: dict[str, int], seed: int = 0) -> FusionNet:
     return new
 
 
-def _fusion(prm: dict, key: str) -> tuple[str, list[str]]:
-    """`<key>.fusion` = {early: concat|attention, decision: [...]} -> (early, decision)."""
-    fusion = P.get(prm, f"{key}.fusion")
-    if not isinstance(fusion, dict) or fusion.get("early") not in FUSIONS:
-        raise ParamError(f"param '{key}.fusion' is {fusion!r}; expected "
-                         f"{{early: {'|'.join(FUSIONS)}, decision: [...]}}")
-    decision = fusion.get("decision") or []
-    if isinstance(decision, str):
-        decision = [decision]
-    if not isinstance(decision, list) or any(d not in DECISIONS for d in decision):
-        raise ParamError(f"param '{key}.fusion.decision' is {decision!r}; expected a list from "
-                         f"{list(DECISIONS)}")
-    return fusion["early"], decision
-
-
 class EmotionTask(ClassificationTask):
     name = "emotion"
 
     def __init__(self, prm: dict):
-        early, self.decision = _fusion(prm, f"tasks.{self.name}")
+        fusion = P.section(prm, f"tasks.{self.name}").fusion
+        early, self.decision = ((fusion, []) if isinstance(fusion, str)
+                                else (fusion.early, list(fusion.decision)))
         super().__init__(prm, fusion=early)
-        self.members = self._members(P.get(prm, f"{self.key}.members"))
-        if self.decision and len(self.members) < 2:
-            raise ParamError(f"param '{self.key}.fusion.decision' needs two or more members")
-        self.phases = self._phases(P.get(prm, f"{self.key}.phases"))
-
-    def _members(self, value) -> dict[str, list[str]]:
-        allowed = [*self.inputs, EARLY]
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not value or any(v not in allowed for v in value):
-            raise ParamError(f"param '{self.key}.members' is {value!r}; expected a non-empty list "
-                             f"from {allowed}")
-        return {v: (list(self.inputs) if v == EARLY else [v]) for v in value}
-
-    def _phases(self, value) -> dict | None:
-        if value in (None, False, "off"):
-            return None
-        key = f"{self.key}.phases"
-        if not isinstance(value, dict):
-            raise ParamError(f"param '{key}' is {value!r}; expected null or "
-                             f"{{first: [...], add: [...], finetune_lr: ...}}")
-        first = P.subset(self.prm, f"{key}.first", self.inputs)
-        add = P.subset(self.prm, f"{key}.add", self.inputs)
-        if set(first) & set(add):
-            raise ParamError(f"param '{key}': modalities {sorted(set(first) & set(add))} are in "
-                             f"both first and add")
-        lr = float(P.number(self.prm, f"{key}.finetune_lr", lo=1e-8, hi=10))
-        return {"first": first, "add": add, "finetune_lr": lr}
+        self.members = {v: (list(self.inputs) if v == EARLY else [v]) for v in self.p.members}
+        ph = self.p.phases
+        self.phases = None if ph is None else {"first": list(ph.first), "add": list(ph.add),
+                                               "finetune_lr": float(ph.finetune_lr)}
 
     def inputs_left_out(self, modalities: list[str]) -> None:
         """Members and phases lose the modalities the corpus lacks (KEMDy: video, landmarks)."""

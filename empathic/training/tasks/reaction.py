@@ -55,17 +55,17 @@ class ReactionTask(Task):
     comparisons = {"fr_dist": False, "fr_corr": True}
 
     def __init__(self, prm: dict, fusion: str | None = None):
-        super().__init__(prm, fusion or "concat")
-        c = self.cfg
-        self.fps = float(c["fps"])
+        super().__init__(prm, fusion or "concat")     # (the reaction network has no fusion)
+        c = self.p
+        self.fps = float(c.fps)
         self.step = 1.0 / self.fps
-        self.t_in = max(1, int(round(c["listen_s"] * self.fps)))
-        self.t_reply = int(round(c["reply_s"] * self.fps))
-        self.windows = list(c["windows"])
-        self.k, self.relax = int(c["reactions"]), float(c["wta_relax"])
-        self.quantile, self.max_missing = float(c["appropriate_quantile"]), float(c["max_missing"])
-        self.lag = int(round(c["mime_lag_s"] * self.fps))
-        self.figure_pairs = int(c["figure_pairs"])
+        self.t_in = max(1, int(round(c.listen_s * self.fps)))
+        self.t_reply = int(round(c.reply_s * self.fps))
+        self.windows = list(c.windows)
+        self.k, self.relax = c.reactions, float(c.wta_relax)
+        self.quantile, self.max_missing = float(c.appropriate_quantile), float(c.max_missing)
+        self.lag = int(round(c.mime_lag_s * self.fps))
+        self.figure_pairs = c.figure_pairs
         self.notes: list[str] = []
         self._layout()
 

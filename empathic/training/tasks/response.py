@@ -37,12 +37,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ... import params as P
-from ...errors import ParamError
 from ...scoring import landmarks as L
 from ...scoring.regression import cosine, mse
 from ..checkpoint import Predictor
-from ..data import MODALITIES, FeatureBank, Rows, Tables, keep_ok, landmark_columns, nearest_rows
+from ..data import FeatureBank, Rows, Tables, keep_ok, landmark_columns, nearest_rows
 from ..task import FoldResult, ModelSpec, Task
 from ..utterances import dialog_key, improvised_mask, keep_improvised_flag
 
@@ -51,19 +49,10 @@ REF = "ref/landmarks"            # the responder's reference face (extra per row
 DISPLACEMENT = "fusion_displacement"
 
 
-def _weights(value, key: str, allowed, what: str) -> dict[str, float]:
-    """A list/str (weight 1 each) or a mapping name -> weight >= 0, at least one positive."""
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        value = {v: 1.0 for v in value}
-    ok = isinstance(value, dict) and value and all(
-        k in allowed and isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
-        for k, w in value.items())
-    if not ok or not any(w > 0 for w in value.values()):
-        raise ParamError(f"param '{key}' is {value!r}; expected {what} from {list(allowed)} "
-                         f"with weights >= 0, at least one positive")
-    return {k: float(w) for k, w in value.items()}
+def _weights(value) -> dict[str, float]:
+    """The schema's list (weight 1 each) or mapping name -> weight as a mapping of floats."""
+    return {v: 1.0 for v in value} if isinstance(value, list) else \
+        {k: float(w) for k, w in value.items()}
 
 
 class ResponseTask(Task):
@@ -71,19 +60,17 @@ class ResponseTask(Task):
 
     def __init__(self, prm: dict):
         super().__init__(prm)
-        self.targets = _weights(P.get(prm, f"{self.key}.targets"),
-                                f"{self.key}.targets", MODALITIES, "target modalities")
+        self.targets = _weights(self.p.targets)
         lm = "landmarks" in self.targets
         self.selection = ("nme", False) if lm else (f"{next(iter(self.targets))}_mse", False)
         self.comparisons = {"nme": False, "nme_nonrigid": False} if lm else \
             {f"{t}_mse": False for t in self.targets}
-        loss = P.get(prm, f"{self.key}.loss")
-        self.loss_weights = (LOSSES[loss] if isinstance(loss, str) and loss in LOSSES else
-                             {"mse": 0.0, "cosine": 0.0, **_weights(loss, f"{self.key}.loss",
-                                                                   ("mse", "cosine"), "losses")})
-        self.figure_pairs = P.number(prm, f"{self.key}.figure_pairs", lo=0, integer=True)
-        self.cut_overlap = bool(P.get(prm, f"{self.key}.cut_overlap"))
-        self.reference = bool(P.get(prm, f"{self.key}.reference")) and "landmarks" in self.targets
+        loss = self.p.loss
+        self.loss_weights = (LOSSES[loss] if isinstance(loss, str) else
+                             {"mse": float(loss.mse), "cosine": float(loss.cosine)})
+        self.figure_pairs = self.p.figure_pairs
+        self.cut_overlap = self.p.cut_overlap
+        self.reference = self.p.reference and "landmarks" in self.targets
 
     # -- data ----------------------------------------------------------------------------------
     def skip_reason(self, bank: FeatureBank) -> str | None:
