@@ -98,7 +98,7 @@ def test_one_person_in_the_centre(dialogue, root, tmp_path):
     rows = truth[truth["side"] == "L"].reset_index(drop=True)
     out, seg = run_on(d, root, rows, truth, lambda fr: cv2.copyMakeBorder(
         fr[:, :360], 0, 0, 140, 140, cv2.BORDER_REPLICATE), "one", tmp_path)
-    assert "layout: 1 people" in out and "reading full" in out
+    assert "layout: 1 person" in out and "reading full" in out
     # honest predict: the checkpoints say what they were trained on (the tiny built-in sample)
     assert "models trained on iemocap (the built-in sample): dimensional, emotion, response" in out
     assert PR.SAMPLE_NOTE in out

@@ -119,6 +119,7 @@ def find_parts(video: Path, segs: list[Segment], face_params: dict,
     found = parts(people, width)
     where = ", ".join(f"x {p.centre:.0f} (face ~{p.width:.0f} px, {p.seen} frames)"
                       for p in people) or "none"
-    log(f"layout: {len(people)} people on {len(frames)} frames looked at ({where}); reading "
+    who = f"{len(people)} {'person' if len(people) == 1 else 'people'}"
+    log(f"layout: {who} on {len(frames)} frames looked at ({where}); reading "
         f"{' / '.join(found)}")
     return found
