@@ -11,6 +11,7 @@ from ..errors import EmpathicError
 from ..store import Features, frame_mean_std, frame_stat_names
 from ..training.data import MODALITIES
 from ..training.utterances import softmax
+from .decision import DECISIONS, Decision
 from .features import MODALITY_EXTRACTOR
 
 TASKS = ("emotion", "dimensional", "response")
@@ -35,12 +36,16 @@ class Ensemble:
     def runs_on(self, available: set[str]) -> bool:
         return set(self.inputs) <= available
 
-    def predict(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outs = [m.predict({k: X[k + FRAME_STATS if k in self.frame_stats else k]
-                           for k in m.inputs}) for m in self.models]
+    def unit_outputs(self, X: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Each checkpoint's outputs (fold and seed order; probabilities for classifiers)."""
         fix = softmax if self.classify else (lambda v: v)
-        return {t: np.mean([fix(np.asarray(o[t], np.float64)) for o in outs], axis=0)
-                for t in outs[0]}
+        return [{t: fix(np.asarray(v, np.float64)) for t, v in m.predict(
+                    {k: X[k + FRAME_STATS if k in self.frame_stats else k]
+                     for k in m.inputs}).items()} for m in self.models]
+
+    def predict(self, X: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outs = self.unit_outputs(X)
+        return {t: np.mean([o[t] for o in outs], axis=0) for t in outs[0]}
 
 
 def _ensemble(models: list, task: str, name: str, classify: bool = False) -> Ensemble:
@@ -58,8 +63,10 @@ class ModelSet:
     response: Ensemble | None = None
     dimensional: Ensemble | None = None
     emotion: dict[str, Ensemble] = field(default_factory=dict)   # model name -> ensemble
-    emotion_best: str | None = None       # the model selected on validation, if a checkpoint
+    emotion_best: str | None = None       # the model selected on validation (metrics/emotion.json)
     emotion_members: list[str] = field(default_factory=list)
+    emotion_decision: Decision | None = None    # emotion_best, when it is a decision fusion
+    emotion_unselected: str = ""          # why no selected model runs on any segment
 
     @classmethod
     def load(cls, models_dir: Path, metrics_dir: Path, tasks: list[str]) -> "ModelSet":
@@ -73,14 +80,42 @@ class ModelSet:
             if task == "emotion":
                 for name, m in models.items():
                     ms.emotion[name] = _ensemble(m, task, name, classify=True)
-                members = inference.decision_members(models_dir, task)
-                ms.emotion_members = [m for m in members if m in ms.emotion] or \
-                    [n for n in ms.emotion if not n.startswith("phase")]
-                ms.emotion_best = best if best in ms.emotion else None
+                ms._select_emotion(best, inference.decision_states(models_dir, task),
+                                   metrics_dir / f"{task}.json")
                 continue
             name = best if best in models else next(iter(models))
             setattr(ms, task, _ensemble(models[name], task, name))
         return ms
+
+    def _select_emotion(self, best: str | None, states: list[dict], metrics: Path) -> None:
+        members = list(states[0]["members"]) if states else []
+        self.emotion_members = [m for m in members if m in self.emotion] or \
+            [n for n in self.emotion if not n.startswith("phase")]
+        self.emotion_best = best
+        if best is None:
+            self.emotion_unselected = (f"{metrics} names no model selected on validation "
+                                       f"(run `dvc repro evaluate@emotion`)")
+        elif best in self.emotion:
+            return
+        elif best not in DECISIONS:
+            self.emotion_unselected = (f"the selected model {best} (in {metrics}) is not one "
+                                       f"predict applies ({', '.join(DECISIONS)} or a checkpoint)")
+        elif not members or any(m not in self.emotion for m in members) or (
+                best == "weighted_vote" and any("weights" not in s for s in states)):
+            self.emotion_unselected = (f"the selected model {best} (in {metrics}) has no trained "
+                                       f"members or weights under models/emotion (run `dvc repro "
+                                       f"train@emotion`)")
+        else:
+            self.emotion_decision = Decision(
+                "emotion", best, [self.emotion[m] for m in members],
+                [s["weights"] for s in states] if best == "weighted_vote" else None)
+        if self.emotion_unselected:
+            self.emotion_best = None
+
+    def emotion_selected(self) -> Ensemble | Decision | None:
+        if self.emotion_decision is not None:
+            return self.emotion_decision
+        return self.emotion.get(self.emotion_best) if self.emotion_best else None
 
     def tasks(self) -> list[str]:
         return [t for t in TASKS if (self.emotion if t == "emotion" else getattr(self, t))]
@@ -91,13 +126,23 @@ class ModelSet:
     def needed_modalities(self) -> set[str]:
         return {m for e in self.all_ensembles() for m in e.inputs}
 
-    def emotion_choice(self, available: set[str]) -> list[Ensemble]:
-        """The emotion model(s) for segments with these modalities: the validation-selected
-        checkpoint when it can run, else the soft vote of the members that can."""
-        best = self.emotion.get(self.emotion_best) if self.emotion_best else None
+    def emotion_choice(self, available: set[str]) -> list[Ensemble | Decision]:
+        """The emotion model(s) for segments with these modalities: the model selected on
+        validation (a checkpoint or a decision fusion) when it can run, else the soft vote of
+        the members that can."""
+        best = self.emotion_selected()
         if best is not None and best.runs_on(available):
             return [best]
         return [self.emotion[m] for m in self.emotion_members if self.emotion[m].runs_on(available)]
+
+    def emotion_fallback(self, available: set[str]) -> str:
+        """Why segments with these modalities do not get the selected model ("" when they do)."""
+        best = self.emotion_selected()
+        if best is None:
+            return self.emotion_unselected
+        missing = [m for m in best.inputs if m not in available]
+        return (f"{best.name} (selected on validation) needs {'+'.join(missing)}"
+                if missing else "")
 
     def check_names(self, feats: dict[str, Features]) -> None:
         """The extracted feature names must be the ones the models were trained on: the pooled
@@ -140,7 +185,7 @@ def never_runnable(ms: ModelSet, have_text: bool) -> dict[str, str]:
     why = {}
     for task in ms.tasks():
         if task == "emotion":
-            if not ms.emotion_choice({"audio", "video", "landmarks"}):
+            if not ms.emotion_choice(set(MODALITIES) - {"text"}):
                 why[task] = "every emotion member needs text"
         elif "text" in getattr(ms, task).inputs:
             why[task] = (f"its models need text (tasks.{task}.inputs = "
@@ -148,6 +193,32 @@ def never_runnable(ms: ModelSet, have_text: bool) -> dict[str, str]:
     return {t: f"{t} not predicted: {w}; give --transcript, or retrain without text in "
                f"tasks.{t}.inputs" + (" / tasks.emotion.members" if t == "emotion" else "")
             for t, w in why.items()}
+
+
+def text_skipped(ms: ModelSet) -> list[str]:
+    """Without text: the emotion models skipped although the task runs (named so a user sees
+    which of them the selection and the fallback lose)."""
+    if not ms.emotion or not ms.emotion_choice(set(MODALITIES) - {"text"}):
+        return []                       # the task does not run at all: never_runnable says so
+    best = ms.emotion_selected()
+    names = [n for n in ms.emotion_members if "text" in ms.emotion[n].inputs]
+    names += [best.name] if best is not None and "text" in best.inputs else []
+    return [f"emotion models that need text are skipped: {', '.join(names)} "
+            f"(tasks.emotion.inputs / tasks.emotion.members name text)"] if names else []
+
+
+def unpredicted(p: Predictions, tasks: list[str]) -> dict[str, str]:
+    """task -> why it has no prediction on any segment (for the tasks asked for)."""
+    done = {"emotion": np.isfinite(p.probs).all(axis=1) if p.classes else None,
+            "dimensional": np.isfinite(p.dim_values).all(axis=1) if p.dims else None,
+            "response": np.isfinite(p.listener).all(axis=1)}
+    out = {}
+    for t in tasks:
+        if done[t] is None or not done[t].any():
+            why = next((x for nt in p.notes for x in nt if x.startswith(f"{t} not predicted")),
+                       f"{t} not predicted")
+            out[t] = f"--tasks {t}: not predicted on any of the {len(p.notes)} segments ({why})"
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,6 +236,7 @@ class Predictions:
     listener: np.ndarray          # (n, 136) aligned landmarks
     modalities: list[str]
     notes: list[list[str]]
+    fallbacks: dict = field(default_factory=dict)    # emotion fallback -> segments using it
 
 
 def add_frame_stats(ms: ModelSet, feats: dict[str, Features], rows: list[int], n_sides: int,
@@ -209,6 +281,12 @@ def predict_segments(ms: ModelSet, X: dict[str, np.ndarray], ok: dict[str, np.nd
                 p.probs[idx] = np.mean([e.predict(Xg)[emotion.TARGET] for e in ens], axis=0)
                 for i in idx:
                     p.emotion_model[i] = describe(ens)
+                why = ms.emotion_fallback(set(group))
+                if why:
+                    msg = f"emotion by {describe(ens)}: {why}"
+                    p.fallbacks[msg] = p.fallbacks.get(msg, 0) + len(idx)
+                    if ms.emotion_selected() is not None:    # this segment lacks its inputs
+                        _note(p, idx, msg)
             else:
                 _note(p, idx, f"emotion not predicted: no emotion model runs on {_mods(group)}")
         for task, target, dest in (("dimensional", dimensional.TARGET, p.dim_values),

@@ -1,7 +1,7 @@
 """A trained task's models for inference, without knowing the runner's file layout.
 
     models = load(Path("models"), "emotion")      # name -> checkpoints over folds x seeds
-    members = decision_members(Path("models"), "emotion")   # the members of its vote, if any
+    states = decision_states(Path("models"), "emotion")     # per unit: members, vote weights
 
 `stages.predict` (empathic.predict) averages each model's checkpoints (every fold and seed) and
 takes `best` from metrics/<task>.json.
@@ -30,7 +30,8 @@ def load(models_dir: Path, task: str, device: str = "cpu") -> dict[str, list[Pre
     return {n: [load_model(u / f"{n}.pt", device) for u in units] for n in names}
 
 
-def decision_members(models_dir: Path, task: str) -> list[str]:
-    """The models a task's decision fusion votes over (empty when it has none)."""
-    f = _units(models_dir, task)[0] / "ensembles.json"
-    return list(json.loads(f.read_text())["members"]) if f.is_file() else []
+def decision_states(models_dir: Path, task: str) -> list[dict]:
+    """Each unit's decision-fusion state (ensembles.json: members, vote weights, stacking), in
+    the unit order of `load`; empty when the task has no decision fusion."""
+    files = [u / "ensembles.json" for u in _units(models_dir, task)]
+    return [json.loads(f.read_text()) for f in files] if all(f.is_file() for f in files) else []
