@@ -13,7 +13,9 @@ PocketSphinx's packaged US-English model by default; a local Whisper checkpoint 
 sections of ./params.yaml, as in training. Models: every fold's checkpoint under models/<task>/
 (response, emotion, dimensional); the fold models' predictions are AVERAGED (an ensemble). A
 segment uses only models whose inputs it has: without a transcript there is no text, without a
-face no video/landmarks (emotion falls back to the soft vote of its members that can run).
+face no video/landmarks. Emotion uses the model selected on validation (`best` in
+--metrics/emotion.json, e.g. hard_vote: each fold model votes, prob_<class> = the share of votes)
+where its inputs are there, else the soft vote of its members that can run (a note says so).
 
 --side: the speaker's half of the frame (IEMOCAP: left = the actor with motion-capture markers),
 or `full` (the whole frame: its largest face). `auto` (default) first finds the people on a few
@@ -25,7 +27,8 @@ or follow within --min-gap become one segment; a transcript gives the turns.
 
 Writes OUT/segments.csv (start, end, text, text_source, side, modalities, prob_<class>, emotion, valence,
 arousal, dominance, status, notes, png) and OUT/segment_NNN.png (the speaker's face beside the
-predicted listener landmarks and the emotion probabilities).
+predicted listener landmarks and the emotion probabilities), as one set: OUT is replaced whole at
+the end, so an interrupted run leaves the old set (OUT must hold nothing else).
 """
 from __future__ import annotations
 

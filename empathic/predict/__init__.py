@@ -25,21 +25,25 @@ The steps of `python -m stages.predict` (each a function here):
 5. models: every fold's checkpoint of each task under ``models/`` (:class:`models.ModelSet`); the fold
    models' outputs are averaged (an ensemble). Per segment only models whose inputs are all
    available run: no transcript means no text, no face means no video/landmarks. The emotion
-   task uses the model it selected on validation (``best`` in metrics/emotion.json) when its
-   inputs are available, else the soft vote of its single-modality / early-fusion members that
-   are; response and dimensional have one model kind each;
+   task uses the model it selected on validation (``best`` in metrics/emotion.json: a
+   checkpoint, or a decision fusion of its members, :mod:`decision`) when its inputs are
+   available, else the soft vote of its single-modality / early-fusion members that are (a
+   printed note says which and why); response and dimensional have one model kind each. A task
+   named in ``--tasks`` that runs on no segment is an error;
 6. outputs: ``segments.csv`` (one row per segment) and ``segment_NNN.png`` (the speaker's face
    from the segment's middle frame beside the predicted listener landmarks and the emotion
-   probabilities).
+   probabilities), written as one set (:mod:`output`: a temporary folder that replaces the old
+   one at the end, so an interrupted run leaves the old set or the new one).
 
 Modules: ``segments`` (transcripts, voice activity), ``asr`` (speech recognition), ``media`` (audio and frames of the input),
 ``layout`` (where the people are), ``features`` (the registered extractors on the segments, side choice), ``models`` (fold
-ensembles of each task and their predictions), ``rendering`` (the PNGs); this module runs them.
+ensembles of each task and their predictions), ``decision`` (the emotion members' vote),
+``rendering`` (the PNGs), ``output`` (the folder as one set); this module runs them.
 """
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +59,8 @@ from .features import (MODALITY_EXTRACTOR, SIDES, choose_sides, mouth_motion, ru
                        segment_features, utterance_rows, write_segment_wavs)
 from .media import check_video, grab_frames, load_audio
 from .models import (TASKS, Ensemble, ModelSet, Predictions, add_frame_stats, describe,
-                     never_runnable, predict_segments)
+                     never_runnable, predict_segments, text_skipped, unpredicted)
+from .output import output_set, prepare
 from .rendering import draw_all, draw_segment, face_crop
 from .segments import (VAD_METHODS, Segment, VadConfig, detect_speech, energy_speech, frame_db,
                        read_transcript, silero_speech)
@@ -129,6 +134,7 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     if req.side not in (*SIDES, "auto"):
         raise EmpathicError(f"--side is {req.side!r}; expected left, right, full or auto")
     check_video(req.video)
+    prepare(req.out, log)
     ms = ModelSet.load(req.models_dir, req.metrics_dir, req.tasks or trained_tasks(req.models_dir))
     for line in trained_on(ms):
         log(line)
@@ -150,6 +156,11 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     skip = never_runnable(ms, have_text)
     for why in skip.values():
         log(f"warning: {why}")
+    if not have_text:
+        cause = ("the transcript has no words" if req.transcript else "--asr none"
+                 if req.asr.method == "none" else "speech recognition heard no words")
+        for why in text_skipped(ms):
+            log(f"warning: no text ({cause}): {why}")
     if skip and (req.tasks or len(skip) == len(ms.tasks())):   # asked for, or nothing left
         raise EmpathicError("; ".join(skip.values()))
     needed = ms.needed_modalities()
@@ -167,11 +178,17 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     X, ok = segment_features(feats, rows, len(sides))
     add_frame_stats(ms, feats, rows, len(sides), X, ok)
     pred = predict_segments(ms, X, ok, len(segs), skip)
+    for msg, k in pred.fallbacks.items():
+        log(f"note: {msg} ({k} of {len(segs)} segments)")
+    missing = unpredicted(pred, req.tasks or [])
+    if missing:
+        raise EmpathicError("; ".join(missing.values()))
     table = segments_table(segs, rows, sides, side_notes, pred, results)
-    req.out.mkdir(parents=True, exist_ok=True)
-    if req.draw:
-        draw_all(req, segs, rows, sides, side_notes, pred, feats.get("landmarks"), table, progress)
-    write_csv(req.out / "segments.csv", table)
+    with output_set(req.out) as tmp:          # old set or new set, never a mix
+        if req.draw:
+            draw_all(replace(req, out=tmp), segs, rows, sides, side_notes, pred,
+                     feats.get("landmarks"), table, progress)
+        write_csv(tmp / "segments.csv", table)
     return table
 
 
