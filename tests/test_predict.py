@@ -1,15 +1,19 @@
 """stages.predict on a dialogue of the generated sample corpus, with models trained here.
 
 The module fixture trains tiny models (3 epochs; emotion 30) in a project of its own on the `tiny_project`
-corpus: response on audio+video+landmarks, emotion with text/audio/video/early members, and
-dimensional on text+audio, so one run exercises the text-free fallbacks. The test video is the
+corpus: response on audio+video+landmarks, emotion with text/audio/video/early members (soft
+and hard votes), and dimensional on text+audio, so one run exercises the text-free fallbacks. The test video is the
 sample dialogue's video stream with its utterance wavs mixed in at their true times (muxed with
 PyAV); the truth comes from the generator's sample_truth.csv.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -21,15 +25,15 @@ import soundfile as sf
 import yaml
 
 from conftest import make_project, run_stage, stage_env
+from predict_media import SR, mixed_track, mux
 from empathic import predict as PR
-from empathic.errors import EmpathicError
+from test_interrupt import _terminal_signals, wait_for
 
-SR = 16000
 TRAIN_OVERRIDES = {
     "features.face.fps": 5,
     "tasks.response.inputs": ["audio", "video", "landmarks"],
     "tasks.emotion.members": ["text", "audio", "video", "early"],
-    "tasks.emotion.fusion": {"early": "concat", "decision": ["soft"]},
+    "tasks.emotion.fusion": {"early": "concat", "decision": ["soft", "hard"]},
     "tasks.emotion.phases": None,
     "tasks.dimensional.inputs": ["text", "audio"],
     **{f"tasks.{t}.{k}": v for t in PR.TASKS for k, v in (("epochs", 3), ("hidden", 16))},
@@ -58,41 +62,6 @@ def run_concurrently(stages: list[list[str]], cwd) -> None:
         assert p.returncode == 0, f"{' '.join(args)} failed:\n{out}\n{err}"
 
 
-def mixed_track(truth: pd.DataFrame, root, n: int) -> np.ndarray:
-    """The dialogue's utterance wavs added at their true start times into one float track."""
-    x = np.zeros(n, np.float32)
-    for _, u in truth.iterrows():
-        y, sr = sf.read(root / u["wav"], dtype="float32")
-        assert sr == SR
-        a = int(round(u["start"] * SR))
-        y = y[:max(0, n - a)]
-        x[a:a + len(y)] += y
-    return np.clip(x, -1, 1)
-
-
-def mux(video_in, x: np.ndarray | None, out) -> None:
-    """Copy the video stream of `video_in` and add `x` as a 16 kHz PCM track (none when `x` is
-    None), into `out` (mkv)."""
-    with av.open(str(video_in)) as src, av.open(str(out), "w") as dst:
-        vin = src.streams.video[0]
-        vout = dst.add_stream_from_template(vin)
-        if x is not None:
-            aout = dst.add_stream("pcm_s16le", rate=SR, layout="mono")
-            pcm = (x * 32767).astype(np.int16)
-            for i in range(0, len(pcm), SR):
-                frame = av.AudioFrame.from_ndarray(pcm[None, i:i + SR], format="s16",
-                                                   layout="mono")
-                frame.sample_rate, frame.pts = SR, i
-                for p in aout.encode(frame):
-                    dst.mux(p)
-            for p in aout.encode(None):
-                dst.mux(p)
-        for packet in src.demux(vin):
-            if packet.dts is not None:
-                packet.stream = vout
-                dst.mux(packet)
-
-
 @pytest.fixture(scope="module")
 def dialogue(trained, tmp_path_factory):
     """(project dir, truth rows of one dialogue, muxed video, silent video, wav of the track)."""
@@ -114,6 +83,13 @@ def dialogue(trained, tmp_path_factory):
 
 def predict(cwd, *args, check=True):
     return run_stage(["stages.predict", "--no-progress", *map(str, args)], cwd=cwd, check=check)
+
+
+def transcript(truth: pd.DataFrame, path) -> pathlib.Path:
+    """The dialogue's IEMOCAP transcription lines (plus a non-speech line predict skips)."""
+    lines = [f"{u.utt_id} [{u.start:08.4f}-{u.end:08.4f}]: {u.text}" for u in truth.itertuples()]
+    path.write_text("\n".join(lines[:2] + ["F: [LAUGHTER]"] + lines[2:]) + "\n")
+    return path
 
 
 def overlaps(a0, a1, b0, b1) -> bool:
@@ -186,9 +162,7 @@ def test_no_flags_gives_complete_rows(dialogue, tmp_path, source):
 
 def test_transcript_gives_the_segments_and_text(dialogue, tmp_path):
     d, truth, _, silent, wav = dialogue
-    lines = [f"{u.utt_id} [{u.start:08.4f}-{u.end:08.4f}]: {u.text}" for u in truth.itertuples()]
-    tr = tmp_path / "transcript.txt"
-    tr.write_text("\n".join(lines[:2] + ["F: [LAUGHTER]"] + lines[2:]) + "\n")
+    tr = transcript(truth, tmp_path / "transcript.txt")
     predict(d, "--video", silent, "--audio", wav, "--transcript", tr, "--out", tmp_path / "out",
             "--no-png")
     seg = pd.read_csv(tmp_path / "out/segments.csv", keep_default_na=False)
@@ -243,6 +217,13 @@ def test_no_face_gives_audio_only_predictions(dialogue, tmp_path):
     assert seg["emotion_model"].eq("audio_only").all()   # the only text- and face-free member
     assert seg["emotion"].isin(["neu", "hap", "ang", "sad"]).all()
     assert seg["listener_landmarks"].astype(str).eq("False").all()
+    # asked for, a task that runs on no segment is an error (and the last set stays)
+    before = (tmp_path / "out/segments.csv").read_bytes()
+    p = predict(d, "--video", blank, "--audio", wav, "--out", tmp_path / "out", "--no-png",
+                "--asr", "none", "--tasks", "response", check=False)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "--tasks response: not predicted on any of" in p.stderr and "needs" in p.stderr
+    assert (tmp_path / "out/segments.csv").read_bytes() == before
 
 
 def test_clear_errors(dialogue, tmp_path):
@@ -268,52 +249,90 @@ def test_clear_errors(dialogue, tmp_path):
     assert "AVERAGED (an ensemble)" in " ".join(p.stdout.split())
 
 
-class FoldModel:
-    """Stands in for a loaded checkpoint where only the inputs matter."""
-
-    def __init__(self, inputs):
-        self.inputs = inputs
-
-
-def test_model_choice_follows_the_available_modalities():
-    members = {"text_only": ["text"], "audio_only": ["audio"], "video_only": ["video"],
-               "early_fusion": ["text", "audio", "video"]}
-    ens = {n: PR.Ensemble("emotion", n, [FoldModel(i)], True) for n, i in members.items()}
-    ms = PR.ModelSet(response=PR.Ensemble("response", "response", [FoldModel(["text", "audio"])]),
-                     emotion=ens, emotion_best="early_fusion", emotion_members=list(members))
-    assert [e.name for e in ms.emotion_choice({"text", "audio", "video"})] == ["early_fusion"]
-    assert [e.name for e in ms.emotion_choice({"audio", "video"})] == ["audio_only", "video_only"]
-    assert PR.describe(ms.emotion_choice({"audio", "video"})) == "soft vote of audio_only + video_only"
-    assert ms.emotion_choice({"landmarks"}) == []
-    why = PR.never_runnable(ms, have_text=False)
-    assert list(why) == ["response"] and "tasks.response.inputs" in why["response"]
-    assert PR.never_runnable(ms, have_text=True) == {}
+def selected(tmp_path, best: str) -> pathlib.Path:
+    """A metrics folder whose emotion.json names `best` as selected on validation."""
+    m = tmp_path / "metrics"
+    m.mkdir()
+    (m / "emotion.json").write_text(json.dumps({"best": best}))
+    return m
 
 
-def test_read_transcript_formats(tmp_path):
-    t = tmp_path / "a.txt"
-    t.write_text("Ses01F_impro01_F001 [003.5000-005.2500]: Second.\nM: [BREATHING]\n"
-                 "Ses01F_impro01_M000 [001.0000-002.0000]: First one.\n")
-    segs = PR.read_transcript(t)
-    assert [(s.start, s.end, s.text, s.ref) for s in segs] == [
-        (1.0, 2.0, "First one.", "Ses01F_impro01_M000"),
-        (3.5, 5.25, "Second.", "Ses01F_impro01_F001")]
-    c = tmp_path / "b.csv"
-    c.write_text('start,end,text\n0.5,1.5,"Hello, there"\n2,3,\n')
-    assert [(s.start, s.end, s.text) for s in PR.read_transcript(c)] == [
-        (0.5, 1.5, "Hello, there"), (2.0, 3.0, "")]
-    c.write_text("start,end,text\n2,1,backwards\n")
-    with pytest.raises(EmpathicError, match=r"b.csv:2: bad time span"):
-        PR.read_transcript(c)
+def test_the_decision_fusion_selected_on_validation_is_used(dialogue, tmp_path):
+    from empathic import store
+    from empathic.fusion import hard_vote
+    from empathic.training import checkpoint
+    from empathic.training.tasks.emotion import TARGET
+    from empathic.training.utterances import softmax
+    d, truth, video, silent, wav = dialogue
+    metrics = selected(tmp_path, "hard_vote")
+    p = predict(d, "--video", silent, "--audio", wav, "--transcript",
+                transcript(truth, tmp_path / "t.txt"), "--metrics", metrics, "--tasks", "emotion",
+                "--out", tmp_path / "out", "--no-png")
+    assert "note: emotion by" not in p.stdout and "warning:" not in p.stdout, p.stdout
+    seg = pd.read_csv(tmp_path / "out/segments.csv", keep_default_na=False)
+    full = seg["modalities"] == "text+audio+video+landmarks"
+    assert full.sum() >= 0.8 * len(seg) and seg.loc[full, "emotion_model"].eq("hard_vote").all()
+    units = sorted((d / "models/emotion").glob("*/s*"))
+    shares = seg.loc[full, [c for c in seg if c.startswith("prob_")]].astype(float).to_numpy()
+    assert np.abs(shares * len(units) - np.round(shares * len(units))).max() < 1e-2   # vote shares
+    # the same fusion, from the checkpoints and ensembles.json by hand, on the stored features
+    X = {}
+    for m in ("text", "audio", "video", "landmarks"):
+        f = store.read_pooled(d / "features" / f"{m}.h5")
+        X[m] = f.pooled[[f.index()[u] for u in truth["utt_id"]]]
+    votes = []
+    for u in units:
+        names = json.loads((u / "ensembles.json").read_text())["members"]
+        table = []
+        for n in names:
+            net = checkpoint.load_model(u / f"{n}.pt", "cpu")
+            table.append(softmax(net.predict({k: X[k] for k in net.inputs})[TARGET]))
+        votes.append(np.eye(len(shares[0]))[hard_vote(np.stack(table))])
+    ms = PR.ModelSet.load(d / "models", metrics, ["emotion"])
+    [ens] = ms.emotion_choice(set(X))
+    np.testing.assert_allclose(ens.predict(X)[TARGET], np.mean(votes, axis=0), atol=1e-12)
+    # without text the members that run vote softly, and both facts are printed
+    p = predict(d, "--video", video, "--metrics", metrics, "--tasks", "emotion", "--asr", "none",
+                "--out", tmp_path / "no_text", "--no-png")
+    assert ("warning: no text (--asr none): emotion models that need text are skipped: "
+            "text_only, early_fusion, hard_vote") in p.stdout
+    assert ("note: emotion by soft vote of audio_only + video_only: hard_vote (selected on "
+            "validation) needs text") in p.stdout
+    seg = pd.read_csv(tmp_path / "no_text/segments.csv", keep_default_na=False)
+    assert not seg["emotion_model"].eq("hard_vote").any()
 
 
-def test_detect_speech_finds_bursts():
-    rng = np.random.default_rng(0)
-    x = rng.normal(0, 1e-4, 6 * SR).astype(np.float32)
-    for a, b in ((0.5, 1.5), (1.6, 2.2), (3.0, 4.5)):      # 0.1 s pause: one segment
-        i = np.arange(int(a * SR), int(b * SR))
-        x[i] += 0.3 * np.sin(2 * np.pi * 220 * i / SR)
-    x[5 * SR:5 * SR + 800] += 0.3                           # 50 ms click: dropped
-    segs = PR.detect_speech(x, SR, PR.VadConfig(method="energy"))
-    assert len(segs) == 2
-    np.testing.assert_allclose([(s.start, s.end) for s in segs], [(0.5, 2.2), (3.0, 4.5)], atol=0.1)
+def digests(folder: pathlib.Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_sigterm_while_drawing_leaves_the_old_set(dialogue, tmp_path):
+    """The set (segments.csv and the PNGs it names) is written into a temporary folder that
+    replaces the old one at the end: a run stopped while drawing leaves the old set whole."""
+    d, truth, video, silent, wav = dialogue
+    out = tmp_path / "out"
+    predict(d, "--video", silent, "--audio", wav, "--transcript",
+            transcript(truth, tmp_path / "t.txt"), "--tasks", "emotion", "--out", out)
+    old = digests(out)
+    assert sum(n.endswith(".png") for n in old) == len(truth)
+    new_args = ["--video", video, "--asr", "none", "--tasks", "emotion", "--min-gap", "0.15"]
+    predict(d, *new_args, "--out", tmp_path / "ref")
+    new = digests(tmp_path / "ref")
+    assert new != old
+    err = tmp_path / "stderr.txt"
+    proc = subprocess.Popen([sys.executable, "-m", "stages.predict", "--no-progress", *new_args,
+                             "--out", str(out)], cwd=d, env=stage_env(), stdout=subprocess.DEVNULL,
+                            stderr=open(err, "w"), start_new_session=True,
+                            preexec_fn=_terminal_signals)
+    drawing = lambda: any(t.is_dir() and any(t.glob("segment_*.png"))        # noqa: E731
+                          for t in tmp_path.glob(".out.*.tmp"))
+    wait_for(lambda: drawing() or proc.poll() is not None, timeout=300, step=0.02)
+    assert proc.poll() is None, "finished before the signal"
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(60) == 128 + signal.SIGTERM
+    assert err.read_text().strip().splitlines()[-1] == \
+        "interrupted (SIGTERM): stopped; no output was half-written"
+    assert digests(out) in (old, new)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
+    seg = pd.read_csv(out / "segments.csv", keep_default_na=False)
+    assert sorted(seg["png"]) == sorted(n for n in digests(out) if n.endswith(".png"))

@@ -7,7 +7,7 @@ import soundfile as sf
 
 from empathic.predict import asr
 from empathic.predict.segments import VadConfig, detect_speech
-from test_predict import SR, mixed_track
+from predict_media import SR, mixed_track
 
 
 def regions(truth, min_gap: float) -> list[tuple[float, float]]:
