@@ -85,10 +85,8 @@ def draw_segment(path: Path, title: str, face: np.ndarray | None, face_note: str
 
 def draw_all(req, segs, rows, sides, side_notes, pred: Predictions, lm: Features | None,
              table: pd.DataFrame, progress: bool) -> None:
-    """segment_NNN.png per segment (stale ones from an earlier run are removed first)."""
+    """segment_NNN.png per segment, into req.out (a fresh folder: `output.output_set`)."""
     from tqdm import tqdm
-    for old in req.out.glob("segment_*.png"):
-        old.unlink()
     times, points = [], []
     for i, s in enumerate(segs):     # the face: the analysed frame nearest the segment's middle
         t, pts = (s.start + s.end) / 2, None
