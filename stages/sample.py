@@ -12,6 +12,7 @@ interrupted run leaves the old corpus (or nothing).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -23,6 +24,18 @@ from empathic.corpora import RELEASE_FOLDERS
 from empathic.errors import ParamError
 
 FOLDERS = RELEASE_FOLDERS
+
+
+FILE_TIME_NS = 946_684_800 * 10**9       # 2000-01-01 UTC: every generated file's mtime
+
+
+def fixed_times(root: Path) -> None:
+    """Give every generated file one fixed modification time: the media manifests of `pairs`
+    record size and mtime, so the same params then give the same manifests (and dvc.lock) on
+    every machine and clone, not the time the sample happened to be written."""
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            os.utime(p, ns=(FILE_TIME_NS, FILE_TIME_NS))
 
 
 def main(argv=None) -> int:
@@ -54,6 +67,7 @@ def main(argv=None) -> int:
         else:
             s = generate_kemdy(tmp, a.layout, kcfg, workers=workers, progress=not a.no_progress)
             extra = f"; quirks: {'; '.join(s['quirks']) or 'none'}"
+        fixed_times(tmp)
     print(f"sample {a.layout}: {s['sessions']} sessions, {s['dialogues']} dialogues, "
           f"{s['utterances']} utterances, {s['audio_seconds']} s speech{extra} -> {out} in "
           f"{time.perf_counter() - t0:.1f} s")
