@@ -19,23 +19,20 @@ from pathlib import Path
 from empathic import cli, media, params as P
 from empathic.atomic import recover, replace_together
 from empathic.errors import ParamError
-from empathic.folds import SCHEMES, make_folds, select_folds
-from empathic.pairs import GENDERS, READERS, extract_pairs, label_report, read_corpus
+from empathic.folds import make_folds, select_folds
+from empathic.pairs import extract_pairs, label_report, read_corpus
 from empathic.tables import PAIRS_DIR
 
 
 def read_params(prm: dict) -> dict:
-    """All params of this stage, validated (before the corpus is read)."""
-    return {
-        "corpus": P.choice(prm, "data.corpus", sorted(READERS)),
-        "root": Path(str(P.get(prm, "data.root"))),
-        "prompt_gender": P.choice(prm, "pairs.prompt_gender", GENDERS),
-        "response_gender": P.choice(prm, "pairs.response_gender", GENDERS),
-        "max_gap_s": P.number(prm, "pairs.max_gap_s"),
-        "scheme": P.choice(prm, "split.scheme", sorted(SCHEMES)),
-        "val_sessions": P.number(prm, "split.val_sessions", lo=1, integer=True),
-        "folds": P.get(prm, "split.folds"),
-    }
+    """All params of this stage, from the schema's validated sections (before the corpus is
+    read)."""
+    data, pairs, split = (P.section(prm, s) for s in ("data", "pairs", "split"))
+    return {"corpus": data.corpus, "root": Path(data.root),
+            "prompt_gender": pairs.prompt_gender, "response_gender": pairs.response_gender,
+            "max_gap_s": float(pairs.max_gap_s), "scheme": split.scheme,
+            "val_sessions": split.val_sessions,
+            "folds": split.folds if isinstance(split.folds, str) else list(split.folds)}
 
 
 OUTPUTS = ["utterances.csv", "pairs.csv", "folds.json", *media.FILES]

@@ -152,6 +152,7 @@ split:
   scheme: loso-session
   val_sessions: 1
   folds: {folds}
+  refit: false
 """
 OUTS = ["utterances.csv", "pairs.csv", "folds.json", "media_audio.csv", "media_video.csv",
         "media_physio.csv"]
