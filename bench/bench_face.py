@@ -159,7 +159,8 @@ def processed_frames(root: Path, utts: pd.DataFrame, fps: float) -> int:
     for video, part in utts.groupby("video"):
         with av.open(str(root / video)) as c:
             vfps = float(c.streams.video[0].average_rate)
-        n += sum(len(face.frame_indices(a, b, fps, vfps)) for a, b in zip(part["start"], part["end"]))
+        n += sum(len(face.frame_indices(a, b, fps, vfps))
+                 for a, b in zip(part["start"], part["end"]))
     return n
 
 
@@ -245,7 +246,8 @@ def size_bench(section: dict) -> None:
           f"of {SPAN_S:g} s (yaw 0, +-15, 30), processed at {cfg.fps:g} fps; CPU time in the "
           f"worker function, one process")
     print(f"  {'IOD px':>6s} {'box px':>6s} | {'found':>6s} {'ms/proc':>8s} {'ms/src':>7s} "
-          f"{'x cost':>6s} | fixed scale {section['detect_scale']:g}: {'found':>6s} {'ms/proc':>8s}")
+          f"{'x cost':>6s} | fixed scale {section['detect_scale']:g}: {'found':>6s} "
+          f"{'ms/proc':>8s}")
     rows = {}
     for iod in SIZES:
         root, utts = size_table(iod, RELEASE_FPS)

@@ -80,7 +80,8 @@ def background(seed: int = 3) -> np.ndarray:
     """A fixed room-like background: a soft gradient with blurred texture."""
     rng = np.random.default_rng(seed)
     noise = cv2.GaussianBlur(rng.normal(0, 30, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 6)
-    ramp = np.linspace(70, 130, WIDTH, dtype=np.float32)[None, :] + np.zeros((HEIGHT, 1), np.float32)
+    ramp = np.linspace(70, 130, WIDTH, dtype=np.float32)[None, :] + np.zeros((HEIGHT, 1),
+                                                                              np.float32)
     grey = np.clip(ramp + noise, 0, 255)
     return np.stack([grey * 0.9, grey, grey * 1.1], axis=-1).clip(0, 255).astype(np.uint8)
 

@@ -83,7 +83,7 @@ def run_on(d, root, rows, all_rows, make, name, tmp_path):
     rows[["start", "end", "text"]].to_csv(tmp_path / f"{name}.csv", index=False)
     p = predict(d, "--video", tmp_path / f"{name}.mkv", "--transcript", tmp_path / f"{name}.csv",
                 "--out", tmp_path / name, "--no-png")
-    print("\n".join(line for line in p.stdout.splitlines() if line.startswith(("layout", "models"))))
+    print("\n".join(ln for ln in p.stdout.splitlines() if ln.startswith(("layout", "models"))))
     return p.stdout, pd.read_csv(tmp_path / name / "segments.csv", keep_default_na=False)
 
 

@@ -189,11 +189,11 @@ class FaceTracker:
     then, where it finds nothing, larger scales up to `max_detect_scale` (`scale_ladder`), the
     scale that worked first; a re-detection near a tracked small face looks only in a window
     around it, at the scale that makes it ~ROI_BOX_PX wide (a face detect_scale finds: the
-    whole image at detect_scale, as without the search). A face lost (turned away, covered) is looked for
-    where it was, and at detect_scale, for LOST_WAIT frames before the scales are searched
-    (once a face was found: those up to twice its scale, as a speaker moves little in a turn);
-    after a search of every scale that found nothing, the next waits (detect_every frames,
-    doubling), so neither a head turn nor a span without a face costs much. Everything is per utterance
+    whole image at detect_scale, as without the search). A face lost (turned away, covered) is
+    looked for where it was, and at detect_scale, for LOST_WAIT frames before the scales are
+    searched (once a face was found: those up to twice its scale, as a speaker moves little in
+    a turn); after a search that found nothing the next waits (detect_every frames, doubling),
+    so neither a head turn nor a span without a face costs much. Everything is per utterance
     (no state is shared between spans), so each row depends on its own frames only.
 
     `cfg` has detect_scale, max_detect_scale, detect_every and track (the face extractor's
@@ -236,7 +236,8 @@ class FaceTracker:
         """The face in a window around `box`, at the scale that makes it ~ROI_BOX_PX wide
         (None at once when the whole image was tried at that scale already)."""
         s, w = self._near_scale(box), max(box.width(), box.height(), 1)
-        cx, cy, half = (box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2, ROI_SPAN * w / 2
+        cx, cy = (box.left() + box.right()) / 2, (box.top() + box.bottom()) / 2
+        half = ROI_SPAN * w / 2
         x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
         x1, y1 = min(img.shape[1], int(cx + half)), min(img.shape[0], int(cy + half))
         if s in tried or x1 - x0 < 8 or y1 - y0 < 8:
