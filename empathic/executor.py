@@ -48,7 +48,6 @@ from typing import Callable
 
 
 from . import params as P
-from .errors import ParamError
 from .executor_base import Executor, _bar
 
 KINDS = ("processes", "dask")
@@ -62,27 +61,18 @@ def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Execu
     """
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {SECTIONS}, not {section!r}")
-    kind = P.choice(prm, f"{section}.executor", KINDS, "processes")
+    from .params_check import check
+    check(prm, source=P.PARAMS_FILE)        # the schema's choices and ranges, nowhere else
+    kind = P.get(prm, f"{section}.executor", "processes")
     workers = P.workers(prm, f"{section}.workers")
     if kind == "processes":
         return ProcessExecutor(workers)
-    address = P.get(prm, "dask.address")
-    if address is not None and (not isinstance(address, str) or not address.strip()):
-        raise ParamError(f"param 'dask.address' is {address!r}; expected null (start a local "
-                         "cluster) or a scheduler address such as tcp://host:8786")
-    resources = P.get(prm, "dask.resources") or {}
-    if not isinstance(resources, dict) or any(
-            isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
-            for v in resources.values()):
-        raise ParamError(f"param 'dask.resources' is {resources!r}; expected a mapping such as "
-                         "{GPU: 1}")
+    d = P.section(prm, "dask")
     from .dask_executor import DaskExecutor
-    return DaskExecutor(
-        address=address,
-        n_workers=P.number(prm, "dask.n_workers", lo=0, integer=True) or workers,
-        timeout_s=P.number(prm, "dask.timeout_s", lo=0.1, hi=600),
-        retries=P.number(prm, "dask.retries", lo=0, hi=100, integer=True),
-        resources={str(k): v for k, v in resources.items()}, paths=dict(paths or {}))
+    return DaskExecutor(address=d.address, n_workers=d.n_workers or workers,
+                        timeout_s=float(d.timeout_s), retries=d.retries,
+                        resources={str(k): v for k, v in d.resources.items()},
+                        paths=dict(paths or {}))
 
 
 def limit_threads(n: int = 1) -> None:

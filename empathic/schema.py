@@ -323,7 +323,7 @@ class Tasks(OpenSection):
 
 
 class Dask(Section):
-    address: Optional[Annotated[str, Field(min_length=1)]]   # null: a local cluster
+    address: Optional[Annotated[str, Field(min_length=1, pattern=r"\S")]]   # null: local cluster
     n_workers: NonNegInt
     timeout_s: Annotated[float, Field(gt=0, le=600)]
     retries: Annotated[int, Field(ge=0, le=100, strict=True)]
