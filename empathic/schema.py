@@ -126,10 +126,21 @@ class Face(Extractor):
     fps: Annotated[float, Field(ge=0.1, le=120)]
     detect_every: PosInt
     detect_scale: Annotated[float, Field(ge=0.1, le=4)]
-    max_detect_scale: Annotated[float, Field(ge=0.1, le=8)]   # >= detect_scale
+    max_detect_scale: Annotated[float, Field(ge=0.1, le=8)]
     chip_size: Annotated[int, Field(ge=16, le=512, strict=True)]
     hog_cell: Annotated[int, Field(ge=4, le=128, strict=True)]
     track: Literal["landmarks", "correlation"]
+    listener: StrictBool      # also the listener's face (the other half) on the same frames
+
+    @model_validator(mode="after")
+    def _scales_and_chip(self):
+        if self.max_detect_scale < self.detect_scale:
+            raise ValueError(f"max_detect_scale ({self.max_detect_scale:g}) must be at least "
+                             f"detect_scale ({self.detect_scale:g})")
+        if self.chip_size % self.hog_cell or self.chip_size // self.hog_cell < 2:
+            raise ValueError(f"chip_size ({self.chip_size}) must be a multiple of hog_cell "
+                             f"({self.hog_cell}) and at least twice it")
+        return self
 
 
 class Physio(Extractor):

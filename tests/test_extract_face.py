@@ -26,7 +26,7 @@ from empathic.tables import UTTERANCE_COLUMNS
 from face_video import FPS, LEFT_AT, RIGHT_AT, WIDTH, actor, write_video
 
 PARAMS = {"fps": 10, "detect_every": 3, "detect_scale": 0.5, "max_detect_scale": 3,
-          "chip_size": 64, "hog_cell": 16, "track": "landmarks"}
+          "chip_size": 64, "hog_cell": 16, "track": "landmarks", "listener": True}
 # (utt_id, video, side, start, end, expected failure or "")
 CASES = [
     ("d1_u1", "S1/d1.avi", "left", 0.0, 1.0, ""),
@@ -295,3 +295,18 @@ def test_expressions_follow_the_generated_emotion(sample_faces):
     assert smile > frown + 0.05, f"mouth corners: hap/exc {smile:.3f}, sad {frown:.3f}"
     up, down = brows.loc[["exc", "sad"]].mean(), brows.loc[["ang", "fru"]].mean()
     assert up > down + 0.03, f"brows: exc/sad {up:.3f}, ang/fru {down:.3f}"
+
+
+def test_the_listeners_face_on_the_same_frames(extracted):
+    """Both actors are on screen: the listener's face (the other half) is followed on the
+    speaker's frames (same offsets), in source pixels of its own half, NaN where it is gone."""
+    lm = extracted["landmarks"].features
+    ids = list(lm.ids)
+    for name in ("listener_points", "listener_points_norm", "listener_frames"):
+        assert [len(x) for x in lm.extra[name]] == [len(x) for x in lm.frames], name
+    i = ids.index("d1_u1")                                 # the left actor speaks
+    lis = lm.extra["listener_points"][i]
+    assert np.isfinite(lis).all() and (lis[..., 0] >= WIDTH // 2).all()   # the right half
+    assert lm.extra["listener_frames"][i].shape[1] == len(lm.frame_names)
+    j = ids.index("d1_u3")                   # 1.5-2.5 s; the right actor is blanked from 3 s
+    assert np.isfinite(lm.extra["listener_points_norm"][j]).all()

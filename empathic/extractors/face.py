@@ -36,7 +36,7 @@ import pandas as pd
 from skimage.feature import hog
 
 from .. import params as P
-from ..errors import EmpathicError, ParamError
+from ..errors import EmpathicError
 from ..executor import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
@@ -48,6 +48,7 @@ END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of it
 CHIP_PADDING = 0.25        # dlib.get_face_chip default: context around the face
 HOG_ORIENTATIONS = 9
 SIDES = ("left", "right", "full")
+LISTENER_SIDE = {"left": "right", "right": "left"}   # dyadic recordings: the other half
 
 
 def predictor_path() -> Path:
@@ -72,26 +73,15 @@ class FaceConfig:
     chip_size: int
     hog_cell: int
     track: str
+    listener: bool
 
     @classmethod
     def from_params(cls, section: dict) -> "FaceConfig":
-        prm, k = {"features": {"face": section or {}}}, "features.face."
-        cfg = cls(
-            fps=float(P.number(prm, k + "fps", lo=0.1, hi=120)),
-            detect_every=P.number(prm, k + "detect_every", lo=1, integer=True),
-            detect_scale=float(P.number(prm, k + "detect_scale", lo=0.1, hi=4)),
-            max_detect_scale=float(P.number(prm, k + "max_detect_scale", lo=0.1, hi=8)),
-            chip_size=P.number(prm, k + "chip_size", lo=16, hi=512, integer=True),
-            hog_cell=P.number(prm, k + "hog_cell", lo=4, hi=128, integer=True),
-            track=P.choice(prm, k + "track", ["landmarks", "correlation"]),
-        )
-        if cfg.max_detect_scale < cfg.detect_scale:
-            raise ParamError(f"param '{k}max_detect_scale' ({cfg.max_detect_scale:g}) must be at "
-                             f"least '{k}detect_scale' ({cfg.detect_scale:g})")
-        if cfg.chip_size % cfg.hog_cell or cfg.chip_size // cfg.hog_cell < 2:
-            raise ParamError(f"param '{k}chip_size' ({cfg.chip_size}) must be a multiple of "
-                             f"'{k}hog_cell' ({cfg.hog_cell}) and at least twice it")
-        return cfg
+        """From the `features.face` section, validated by the schema (its ranges and rules)."""
+        s = P.section({"features": {"face": section or {}}}, "features.face")
+        return cls(fps=float(s.fps), detect_every=s.detect_every,
+                   detect_scale=float(s.detect_scale), max_detect_scale=float(s.max_detect_scale),
+                   chip_size=s.chip_size, hog_cell=s.hog_cell, track=s.track, listener=s.listener)
 
     @property
     def hog_dim(self) -> int:
@@ -119,6 +109,7 @@ class Span:
     side: str
     start: float
     end: float
+    listener: str | None = None       # the other actor's side, followed on the same frames
 
 
 @dataclass
@@ -130,6 +121,8 @@ class SpanOut:
     hog: np.ndarray                   # (T, hog_dim) float32
     n_frames: int = 0                 # frames looked at (with or without a face)
     reason: str = ""
+    listener: np.ndarray | None = None   # (T, 68, 2) the listener's points on the same frames
+                                         # (NaN rows where their face was not found)
 
 
 _W: dict = {}
@@ -163,24 +156,32 @@ class _Collector:
     def __init__(self, span: Span, cfg: FaceConfig):
         self.span = span
         self.tracker = FaceTracker(cfg, _W["detector"], _W["predictor"])
-        self.points, self.times, self.hogs = [], [], []
+        self.heard = (FaceTracker(cfg, _W["detector"], _W["predictor"]) if span.listener
+                      else None)           # the listener's face, tracked on its own side
+        self.points, self.times, self.hogs, self.listener = [], [], [], []
         self.n = 0
 
-    def add(self, img: np.ndarray, x_off: int, t: float, cfg: FaceConfig) -> None:
+    def add(self, img: np.ndarray, x_off: int, t: float, cfg: FaceConfig,
+            other: tuple[np.ndarray, int] | None = None) -> None:
         self.n += 1
         pts = self.tracker.step(img)
+        lis = self.heard.step(other[0]) if self.heard is not None else None
         if pts is None:
             return
         chip = dlib.get_face_chip(img, self.tracker.shape, size=cfg.chip_size, padding=CHIP_PADDING)
         self.points.append(pts + (x_off, 0))
         self.times.append(t - self.span.start)
         self.hogs.append(_hog(chip, cfg))
+        if self.heard is not None:
+            self.listener.append(np.full((G.N_POINTS, 2), np.nan) if lis is None
+                                 else lis + (other[1], 0))
 
     def result(self, cfg: FaceConfig, reason: str = "") -> SpanOut:
         if reason or not self.points:
             return _failed(reason or f"no face in span: {self.tracker.why_none()}", cfg, self.n)
+        lis = np.asarray(self.listener, np.float32) if self.heard is not None else None
         return SpanOut(np.asarray(self.points, np.float32), np.asarray(self.times, np.float32),
-                       np.stack(self.hogs), self.n)
+                       np.stack(self.hogs), self.n, listener=lis)
 
 
 def _failed(reason: str, cfg: FaceConfig, n_frames: int = 0) -> SpanOut:
@@ -216,13 +217,16 @@ def process_video(job: tuple[str, list[Span]]) -> list[SpanOut]:
             for frame in container.decode(stream):
                 if n in wanted:
                     luma, crops = _luma(frame), {}
-                    for j in wanted[n]:
-                        side = spans[j].side
+
+                    def crop(side: str):
                         if side not in crops:
                             x0, x1 = side_columns(side, luma.shape[1])
                             crops[side] = (np.ascontiguousarray(luma[:, x0:x1]), x0)
-                        img, x_off = crops[side]
-                        coll[j].add(img, x_off, n / vfps, cfg)
+                        return crops[side]
+                    for j in wanted[n]:
+                        img, x_off = crop(spans[j].side)
+                        other = crop(spans[j].listener) if spans[j].listener else None
+                        coll[j].add(img, x_off, n / vfps, cfg, other)
                 n += 1
                 if n > last:
                     break
@@ -260,7 +264,7 @@ class FaceExtractor(Extractor):
     """dlib landmarks + HOG of the aligned face over each utterance's span (see module doc)."""
 
     name = "face"
-    version = "2"             # 2: the scale search (features.face.max_detect_scale)
+    version = "3"             # 2: the scale search (features.face.max_detect_scale); 3: listener_*
 
     def unavailable(self, utts: pd.DataFrame) -> str | None:
         """KEMDy (no video): every utterance's `video` is empty."""
@@ -284,7 +288,8 @@ class FaceExtractor(Extractor):
             elif not (np.isfinite(start) and np.isfinite(end) and 0 <= start <= end):
                 outs[i] = _failed(f"bad span [{start}, {end}]", cfg)
             else:
-                jobs.setdefault(video, []).append(Span(i, side, float(start), float(end)))
+                other = LISTENER_SIDE.get(side) if cfg.listener else None
+                jobs.setdefault(video, []).append(Span(i, side, float(start), float(end), other))
         items = []
         for video, spans in jobs.items():
             path = self.root / video
@@ -328,10 +333,12 @@ class FaceExtractor(Extractor):
                                            [len(o.points) / max(o.n_frames, 1)]])
             v_pooled[i] = _stats(o.hog, ("mean", "std"))
         attrs = {"frame_rate": cfg.fps}
+        extra = {"points": [o.points for o in outs], "points_norm": norm, "times": times}
+        if any(o.listener is not None for o in outs):
+            extra.update(_listener_arrays(outs))
         landmarks = Features(
             modality="landmarks", ids=ids, ok=ok, pooled=lm_pooled, pooled_names=lm_names,
-            frames=lm_frames, frame_names=pnames + list(G.MEASURES),
-            extra={"points": [o.points for o in outs], "points_norm": norm, "times": times},
+            frames=lm_frames, frame_names=pnames + list(G.MEASURES), extra=extra,
             attrs={**attrs, "points": "dlib 68, source pixels (full frame)",
                    "points_norm": "similarity-aligned on nose + eye corners; unit inter-ocular"})
         video = Features(
@@ -340,3 +347,23 @@ class FaceExtractor(Extractor):
             frames=[o.hog for o in outs], frame_names=hog_names, extra={"times": times},
             attrs={**attrs, "descriptor": f"HOG of the {cfg.chip_size}px dlib face chip"})
         return {"video": Result(video, dict(reasons)), "landmarks": Result(landmarks, reasons)}
+
+
+def _listener_arrays(outs: list[SpanOut]) -> dict[str, list[np.ndarray]]:
+    """The listener's face on each utterance's frames: `listener_points` (source pixels),
+    `listener_points_norm` (aligned) and `listener_frames` (aligned points + measures, the
+    columns of `frames`); NaN rows where the listener's face was not found."""
+    out = {"listener_points": [], "listener_points_norm": [], "listener_frames": []}
+    for o in outs:
+        pts = o.listener if o.listener is not None else np.full(o.points.shape, np.nan, np.float32)
+        good = np.isfinite(pts).all(axis=(1, 2))
+        aligned = np.full(pts.shape, np.nan, np.float32)
+        meas = np.full((len(pts), len(G.MEASURES)), np.nan, np.float32)
+        if good.any():
+            a, m = G.analyse(pts[good])
+            aligned[good], meas[good] = a, m
+        out["listener_points"].append(pts.astype(np.float32))
+        out["listener_points_norm"].append(aligned)
+        flat = aligned.reshape(len(pts), 2 * G.N_POINTS)
+        out["listener_frames"].append(np.concatenate([flat, meas], 1).astype(np.float32))
+    return out
