@@ -62,8 +62,9 @@ def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Execu
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {SECTIONS}, not {section!r}")
     from .params_check import check
-    check(prm, source=P.PARAMS_FILE)        # the schema's choices and ranges, nowhere else
-    kind = P.get(prm, f"{section}.executor", "processes")
+    own = {k: v for k, v in (P.get(prm, section, {}) or {}).items() if k in ("executor", "workers")}
+    check({section: own, **({"dask": prm["dask"]} if "dask" in prm else {})}, P.PARAMS_FILE)
+    kind = P.get(prm, f"{section}.executor", "processes")   # the schema's choices and ranges
     workers = P.workers(prm, f"{section}.workers")
     if kind == "processes":
         return ProcessExecutor(workers)

@@ -73,6 +73,18 @@ class Features:
         return {u: i for i, u in enumerate(self.ids)}
 
 
+def frame_times(feats: Features) -> list[np.ndarray]:
+    """Each row's frame times (seconds from the utterance start): the `times` array where the
+    file has one, else frame index / `frame_rate`."""
+    times = feats.extra.get("times")
+    if times is None:
+        rate = float(feats.attrs.get("frame_rate", 0) or 0)
+        if rate <= 0:
+            raise EmpathicError(f"{feats.modality}.h5 has frames but no frame_rate nor times")
+        times = [np.arange(len(x)) / rate for x in feats.frames]
+    return [np.asarray(t).reshape(-1) for t in times]
+
+
 def frame_stat_names(frame_names: Sequence[str]) -> list[str]:
     """Column names of `frame_mean_std`: <frame name>_mean for each column, then <name>_std."""
     return [f"{n}_mean" for n in frame_names] + [f"{n}_std" for n in frame_names]

@@ -3,14 +3,14 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from empathic.scoring import compare
 from empathic.training import evaluate, runner
 from empathic.training.data import FeatureBank, Tables
-from empathic.training.task import ModelSpec, Task
+from empathic.training.task import Task
 
 import synthetic
+from toy_task import ToyTask
 
 
 def _mean(x):
@@ -50,36 +50,6 @@ def test_selection_ties_broken_by_validation_loss_then_order():
     assert best == "b" and info["ties"] == ["b", "a"]           # equal score: lower val loss
     best, info = evaluate.select(t, sel, {"a": [0.2], "b": [0.2], "c": [0.1]}, ["a", "b", "c"])
     assert best == "a"                                          # then the declared order
-
-
-class ToyTask(Task):
-    """A toy regression task declared in a test: predict an utterance's valence from text."""
-    name, selection, comparisons = "toy", ("mse", False), {"mse": False}
-
-    def assemble(self, tables, bank):
-        from empathic.training.data import Rows, keep_ok
-        u = tables.utterances
-        x, present, ok = bank.lookup("text", u["utt_id"].astype(str).to_numpy())
-        y = u[["valence"]].to_numpy(np.float32)
-        keep, dropped = keep_ok([("text", present & ok)], len(u))
-        return Rows(u["utt_id"].astype(str).to_numpy(), u["session"].astype(str).to_numpy(),
-                    {"text": x}, {"v": y}, {"text": bank.names("text")}, {"v": ["valence"]},
-                    {}, dropped, len(u)).take(keep)
-
-    def models(self, rows):
-        return [ModelSpec("text_only", ("text",), single=True)]
-
-    def objective(self, train):
-        return lambda out, y: torch.nn.functional.mse_loss(out["v"], y["v"])
-
-    def score(self, truth, pred, ref):
-        return {"mse": float(np.mean((pred["v"] - truth.Y["v"]) ** 2))}
-
-    def row_stat(self, metric, truth, pred):
-        return (np.mean((pred["v"] - truth.Y["v"]) ** 2, axis=1),), np.mean
-
-    def baselines(self, train, test, ref, seed):
-        return {"train_mean": {"v": np.repeat(train.Y["v"].mean(0, keepdims=True), len(test), 0)}}
 
 
 def test_interval_and_p_never_disagree():

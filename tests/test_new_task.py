@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import yaml
@@ -16,46 +15,6 @@ import synthetic
 from conftest import REPO, stage_env
 
 BIN = Path(sys.executable).parent
-TOY = textwrap.dedent('''
-    """A toy task: an utterance's valence from its text, one fusion network."""
-    import numpy as np
-    import torch
-
-    from ..data import Rows, keep_ok
-    from ..task import ModelSpec, Task
-
-
-    class ToyTask(Task):
-        name, selection, comparisons = "toy", ("mse", False), {"mse": False}
-
-        def assemble(self, tables, bank):
-            u = tables.utterances
-            x, present, ok = bank.lookup("text", u["utt_id"].astype(str).to_numpy())
-            keep, dropped = keep_ok([("text", present & ok)], len(u))
-            return Rows(u["utt_id"].astype(str).to_numpy(), u["session"].astype(str).to_numpy(),
-                        {"text": x}, {"v": u[["valence"]].to_numpy(np.float32)},
-                        {"text": bank.names("text")}, {"v": ["valence"]}, {}, dropped,
-                        len(u)).take(keep)
-
-        def models(self, rows):
-            return [ModelSpec("text_only", ("text",), single=True)]
-
-        def objective(self, train):
-            return lambda out, y: torch.nn.functional.mse_loss(out["v"], y["v"])
-
-        def score(self, truth, pred, ref):
-            return {"mse": float(np.mean((pred["v"] - truth.Y["v"]) ** 2))}
-
-        def row_stat(self, metric, truth, pred):
-            return (np.mean((pred["v"] - truth.Y["v"]) ** 2, axis=1),), np.mean
-
-        def baselines(self, train, test, ref, seed=0):
-            return {"train_mean": {"v": np.repeat(train.Y["v"].mean(0, keepdims=True), len(test),
-                                                  0)}}
-
-
-    TASK = ToyTask
-''')
 
 
 def sh(args, cwd, env, check=True) -> subprocess.CompletedProcess:
@@ -69,7 +28,8 @@ def test_a_task_is_its_module_and_its_params_section(tmp_path):
     for d in ("empathic", "stages"):
         shutil.copytree(REPO / d, root / d, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
-    (root / "empathic/training/tasks/toy.py").write_text(TOY)               # 1: the module
+    shutil.copy(Path(__file__).with_name("toy_task.py"),                    # 1: the module
+                root / "empathic/training/tasks/toy.py")
     prm = yaml.safe_load((REPO / "params.yaml").read_text())
     prm["tasks"]["toy"] = {"inputs": ["text"], "hidden": 8, "layers": 1, "dropout": 0.0,  # 2
                            "fusion": "concat", "lr": 0.01, "weight_decay": 0.0, "batch_size": 32,

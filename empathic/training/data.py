@@ -81,13 +81,7 @@ class FeatureBank:
         key = f"{modality}/frames"
         if key not in self._cache:
             f = store.read(self.dir / f"{modality}.h5")
-            rate = float(f.attrs.get("frame_rate", 0) or 0)
-            times = f.extra.get("times")
-            if times is None:
-                if rate <= 0:
-                    raise EmpathicError(f"{modality}.h5 has frames but no frame_rate nor times")
-                times = [np.arange(len(x)) / rate for x in f.frames]
-            self._cache[key] = (f, f.index(), [np.asarray(t).reshape(-1) for t in times])
+            self._cache[key] = (f, f.index(), store.frame_times(f))
         f, index, times = self._cache[key]
         names = store.frame_stat_names(f.frame_names)
         out = np.full((len(utt_ids), len(names)), np.nan, dtype=np.float32)

@@ -31,13 +31,7 @@ class SequenceBank:
             if f.frames is None:
                 raise EmpathicError(f"{path} has no frames (the task needs frame-level "
                                     f"{modality} features)")
-            rate = float(f.attrs.get("frame_rate", 0) or 0)
-            times = f.extra.get("times")
-            if times is None:
-                if rate <= 0:
-                    raise EmpathicError(f"{path} has frames but no frame_rate nor times")
-                times = [np.arange(len(x)) / rate for x in f.frames]
-            self._cache[modality] = (f, f.index(), [np.asarray(t).reshape(-1) for t in times])
+            self._cache[modality] = (f, f.index(), store.frame_times(f))
         return self._cache[modality]
 
     def names(self, modality: str) -> list[str]:
