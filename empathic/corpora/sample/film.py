@@ -47,10 +47,21 @@ MARKER_COLOUR = (235, 240, 240)
 def draw_markers(frame: np.ndarray, pts: np.ndarray) -> None:
     """The release's motion-capture dots on the marker wearer's face (in place)."""
     unit = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
-    r = max(1, int(round(unit * 0.035)))
+    r = int(round(16 * max(0.5, unit * 0.035)))       # sub-pixel: dots shrink with the face
+    # on a small face (a wide shot) the dots blur into it, as a camera's optics would blend them
+    alpha = float(np.clip(unit / 60, 0.3, 1.0))
+    x0, y0 = np.maximum(0, np.floor(pts.min(0) - unit).astype(int))
+    x1, y1 = np.ceil(pts.max(0) + unit).astype(int)
+    region = frame[y0:y1, x0:x1]
+    dots = region.copy()
     for a, b, w, dy in _MARKERS:
-        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
-        cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
+        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit) - (x0, y0)
+        cv2.circle(dots, (int(round(x * 16)), int(round(y * 16))), r, MARKER_COLOUR, -1,
+                   cv2.LINE_AA, shift=4)
+    if alpha < 1:
+        cv2.addWeighted(dots, alpha, region, 1 - alpha, 0, dst=region)
+    else:
+        region[:] = dots
 
 
 def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:

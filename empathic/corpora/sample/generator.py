@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ... import params as P
@@ -199,6 +200,7 @@ def session_room(c: Config, session: int) -> tuple[float, float, float]:
 def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
     """Generate one dialogue's files under root; return its truth rows and sizes."""
     c, spec, root_s = job
+    cv2.setNumThreads(1)             # one thread per dialogue job: the pool is the parallelism
     cpu0 = time.process_time()
     root = Path(root_s)
     rng = np.random.default_rng([c.seed, spec.session, spec.index])

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 # (jaw width / half-frame width, face centre y / frame height) per session 1, 2, 3, ... (repeating)
-SHOTS = ((0.46, 0.47), (0.125, 0.42), (0.30, 0.45), (0.19, 0.44), (0.58, 0.50))
+SHOTS = ((0.46, 0.47), (0.135, 0.42), (0.30, 0.45), (0.19, 0.44), (0.58, 0.50))
 YAW_STEP = 5.0              # degrees between pre-computed turn maps
 
 
