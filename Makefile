@@ -54,3 +54,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf data features models dvclive .dvc/tmp
+
+# The whole DAG in a scratch copy at 1x and 3x the sample, each stage timed alone: wall, CPU of
+# the process tree (workers included), peak memory, output sizes, growth exponents, projection
+# (bench/full_size.py; not part of `make bench`). The release's size and rate:
+# make bench-full BENCH_FULL_ARGS="--sizes 1 3 full --fps 30 --scratch /big/disk"
+.PHONY: bench-full
+bench-full: $(STAMP)
+	$(BIN)/python bench/full_size.py $(BENCH_FULL_ARGS)
