@@ -87,10 +87,10 @@ def headroom(root, utt, pairs, truth, landmarks, face_section: dict, workers: in
         if len(o.points) < 2:
             continue
         grid = np.arange(0, float(a["end"]) - float(a["start"]), 1 / fps)
-        tgt = _resample(o.times.astype(float), measures(o.points.astype(float)), grid)
+        tgt = _resample(o.times.ravel().astype(float), measures(o.points.astype(float)), grid)
         i = row[p.prompt_id]
         pts = landmarks.extra["points"][i] if landmarks.ok[i] else np.zeros((0, 68, 2))
-        mime = (_resample(landmarks.extra["times"][i].astype(float), measures(pts), grid)
+        mime = (_resample(landmarks.extra["times"][i].ravel().astype(float), measures(pts), grid)
                 if len(pts) > 1 else np.full_like(tgt, np.nan))
         d = disp[(a["dialog"], a["gender"])]
         t = d["time"].to_numpy(float)
