@@ -17,10 +17,6 @@ the test folds' predictions, and the mean and range over folds):
   normalised per pair by the true shape's outer eye corners (points 36, 45), for train_mean and
   for an oracle that knows the prompt's portrayed emotion (mean training response per prompt
   emotion).
-- listener reactions (bench/reaction_oracle.py; where the sample wrote sample_display.csv): the
-  listener's face while the partner speaks, per frame, for still, train_mean_sequence, mime and
-  an oracle that knows the speaker's true display curve: the headroom a reaction model has over
-  the naive baselines (reported, no aim yet). Runs one more face pass (the listeners' halves).
 
 Aims (issue #10): each modality UA in [0.45, 0.75]; all >= best single + 0.05; best column
 <= 0.55; duration <= 0.35; improvised sentences seen elsewhere <= 10 %; oracle NME >= 15 % below
@@ -105,7 +101,6 @@ def main() -> None:
     ap.add_argument("--project", default=".", help="project folder (params.yaml, data/, features/)")
     ap.add_argument("--features", default="features")
     ap.add_argument("--pairs", default="data/pairs")
-    ap.add_argument("--no-reactions", action="store_true", help="skip the listener-reaction part")
     a = ap.parse_args()
     proj = Path(a.project)
     prm = P.load(proj / "params.yaml")
@@ -184,11 +179,6 @@ def main() -> None:
             "best column <= 0.55": best[0] <= 0.55, "duration <= 0.35": u_dur <= 0.35,
             "improvised seen elsewhere <= 10 %": share <= 0.10,
             "oracle >= 15 % below train_mean": (m0 - m1) / m0 >= 0.15}
-    if (root / "sample_display.csv").exists() and not a.no_reactions:
-        from reaction_oracle import headroom
-        from empathic.store import read
-        headroom(root, utt, pairs, truth, read(proj / a.features / "landmarks.h5"),
-                 P.get(prm, "features.face"), P.workers(prm))
     print("\naims: " + json.dumps({k: bool(v) for k, v in aims.items()}, indent=1))
 
 

@@ -170,68 +170,35 @@ def test_response_emotion_follows_prompt_by_the_matrix(truth):
 
 
 def test_video_is_720x480_and_the_speaker_face_is_found(corpus, truth):
-    """The face extractor at the default params finds the speaking actor's face in >= 90 % of
-    the processed frames, though faces are small in the wide shot (session 2), heads move, turn
-    and are covered at moments; the listener's face (on screen too) is found as well."""
-    from empathic.extractors import face as F
-    cfg = F.FaceConfig.from_params(P.get(P.load(Path(__file__).resolve().parents[1]
-                                                / "params.yaml"), "features.face"))
-    F._init_worker(cfg)
-    found = {"speaker": [0, 0], "listener": [0, 0]}
-    iod = {}
+    """dlib finds a face in >= 90 % of the speaking actor's frames at the default face params
+    (detector on the half frame scaled by features.face.detect_scale), though heads move, turn
+    away and are covered at moments, and faces are smaller than the half frame's width."""
+    scale = P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
+                  "features.face.detect_scale")
+    import dlib
+    detector = dlib.get_frontal_face_detector()
+    found = total = 0
     for name in sorted({r["dialog"] for r in truth}):
         rows = [r for r in truth if r["dialog"] == name]
         cap = cv2.VideoCapture(str(corpus / rows[0]["video"]))
         assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == \
             (720, 480)
         assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(TINY["fps"])
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        assert n == math.ceil((max(float(r["end"]) for r in rows) + 0.6) * TINY["fps"])
-        for who in found:
-            side = {("speaker", "L"): "left", ("speaker", "R"): "right",
-                    ("listener", "L"): "right", ("listener", "R"): "left"}
-            spans = [F.Span(i, side[who, r["side"]], float(r["start"]), float(r["end"]))
-                     for i, r in enumerate(rows)]
-            for out in F.process_video((str(corpus / rows[0]["video"]), spans)):
-                found[who][0] += len(out.points)
-                found[who][1] += out.n_frames
-                if who == "speaker" and len(out.points):
-                    d = np.linalg.norm(out.points[:, 36] - out.points[:, 45], axis=1)
-                    iod.setdefault(rows[0]["session"], []).extend(d.tolist())
-    (f, total), (lf, ltotal) = found["speaker"], found["listener"]
-    assert total > 100 and f / total >= 0.90, found
-    assert lf / ltotal >= 0.8, found
-    med = {s: float(np.median(v)) for s, v in iod.items()}
-    assert med["Ses02"] <= 33 and max(med.values()) >= 70, med     # a wide shot and a close one
-
-
-def test_identities_differ_and_hoppers_landmarks_are_dlibs():
-    from empathic.corpora.sample.identity import IDENTITIES, identity_of, photo
-    img, pts = photo("hopper")
-    assert np.abs(dlib_landmarks(img) - pts).max() <= 2
-    actors = {identity_of(s, g) for s in range(1, 6) for g in "FM"}
-    assert len(actors) == len(IDENTITIES) == 10
-    assert {i.photo for i in actors} == {"astronaut", "hopper"}
-
-
-def test_listeners_react_while_the_partner_speaks(corpus):
-    import pandas as pd
-    disp = pd.read_csv(corpus / "sample_display.csv", keep_default_na=False)
-    ev = pd.read_csv(corpus / "sample_reactions.csv", keep_default_na=False)
-    listening = disp[disp["speaking"] == 0]
-    assert (listening["mirror"] > 0.05).mean() > 0.1               # mirroring while listening
-    assert set(ev["kind"]) >= {"mirror", "nod", "smile"}
-    assert (listening["backchannel"] != "").any() and (listening["nod"] > 0.01).any()
-    assert disp["yaw"].abs().max() >= 35                           # heads turn at moments
-    lags = ev[ev["kind"] == "mirror"].groupby("emotion")["lag_s"].mean()
-    assert lags.get("hap", 0) < lags.get("sad", 9)                 # emotion-dependent lag
-    c = validate(dict(TINY, mirror_strength=0.0, backchannel_rate=0.0))
-    spec = G.plan(c)[0]
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        res = G.render_dialog((c, spec, tmp))
-    assert all(float(r["mirror"]) == 0 for r in res["display"])
-    assert not any(e["kind"] in ("mirror", "smile", "flash") for e in res["reactions"])
+        frames = []
+        while True:
+            ok, fr = cap.read()
+            if not ok:
+                break
+            frames.append(fr)
+        assert len(frames) == math.ceil((max(float(r["end"]) for r in rows) + 0.6) * TINY["fps"])
+        for r in rows:
+            f0, f1 = (int(float(r[k]) * TINY["fps"]) for k in ("start", "end"))
+            for fr in frames[f0 + 1:f1]:
+                half = fr[:, :360] if r["side"] == "L" else fr[:, 360:]
+                small = cv2.resize(half, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                found += len(detector(np.ascontiguousarray(small[:, :, ::-1]), 0)) > 0
+                total += 1
+    assert total > 100 and found / total >= 0.90, (found, total)
 
 
 def test_mouth_opening_and_expressions_move_landmarks():

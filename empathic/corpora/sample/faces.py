@@ -1,12 +1,10 @@
-"""Animated actor faces made from two face photos (identity.py says which and how they become ten
-identities).
+"""Animated actor faces made from `skimage.data.astronaut()`.
 
-The astronaut's 68 dlib landmarks (identity.ASTRONAUT_LANDMARKS), made symmetric, are
-the canonical shape every actor is rendered onto (plus a small face-shape warp of jaw, chin, eyes
-and nose per actor), at the session's shot size, in its room and light (scene.py). A
-piecewise-affine warp of the landmarks (one affine map per Delaunay triangle, applied to the face
-box only, through one `cv2.remap`) renders a bank of frames per actor: every expression x display
-strength x blend x mouth-opening level (quantised), each rendered the first
+The photo's 68 dlib landmarks are fixed below (ASTRONAUT_LANDMARKS). Each actor is a distinct look
+of that face (mirroring, colour gains, a face-shape warp of jaw, chin, eyes and nose) placed in a
+half video frame. A piecewise-affine warp of the landmarks (one affine map per Delaunay triangle,
+applied to the face box only, through one `cv2.remap`) renders a bank of frames per actor: every
+expression x display strength x blend x mouth-opening level (quantised), each rendered the first
 time a video needs it. Videos are composed from the bank plus cheap per-frame touches (blinks,
 motion-capture dots, head motion, occluders: see film.py), so no landmark warp runs per frame.
 
@@ -17,8 +15,7 @@ midline so they read the same on mirrored actors):
   sad: mouth corners down, inner brows up, outer brows down;
   ang: brows down and drawn together, corners down a little, lips barely parted;
   fru: brows down and drawn together, lips pressed (corners in), lower lids up;
-  neu: no offset;
-  flash: a listener's brow flash (brows and upper lids up), not an emotion.
+  neu: no offset.
 """
 from __future__ import annotations
 
@@ -32,13 +29,12 @@ import numpy as np
 from scipy.spatial import Delaunay
 
 from ...errors import EmpathicError
-from .identity import (ASTRONAUT_LANDMARKS, Identity, astronaut, draw_accessories,  # noqa: F401
-                       dress_photo, photo)
-from .scene import YAW_STEP, Light, lit, person_mask, room, yaw_map
 
 MOUTH_LEVELS = 4          # bank frames per expression: mouth opening 0, 1/3, 2/3, 1
 STRENGTH_STEP = 0.2       # bank frames per expression: display strength 0, 0.2, ... (<= 1.6)
 BLEND_WEIGHT = 0.45       # a blend adds this share of the second emotion's offsets
+FACE_WIDTH = 0.46         # jaw width as a fraction of the half frame's width
+FACE_CENTRE_Y = 0.47      # face centre as a fraction of the half frame's height
 REST_CORNERS = 0.05       # resting mouth-corner height per actor: uniform +-this (IOD units)
 REST_BROWS = 0.04         # resting brow height per actor: uniform +-this (IOD units)
 MOUTH_COLOUR = (30, 18, 60)    # BGR, inside of the open mouth
@@ -52,7 +48,6 @@ _CORNERS = [48, 54, 60, 64]
 _LOWER_LIDS = [40, 41, 46, 47]
 _OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
     "neu": [],
-    "flash": [(_BROWS, 0, -0.17), ([37, 38, 43, 44], 0, -0.03)],
     "hap": [(_CORNERS, 0.06, -0.09), ([49, 53, 61, 63], 0.03, -0.05), (_LOWER_LIDS, 0, -0.03),
             (_BROWS, 0, -0.03)],
     "exc": [(_CORNERS, 0.08, -0.13), ([49, 53, 61, 63], 0.04, -0.07), (_LOWER_LIDS, 0, -0.04),
@@ -87,6 +82,29 @@ def landmark_model() -> Path:
     return path
 
 
+# dlib's 68 landmarks of skimage.data.astronaut() (frontal detector, no upsampling, then the
+# 68-point predictor): fixed once here so generation needs no dlib model; tests/test_sample.py
+# checks them against dlib.
+ASTRONAUT_LANDMARKS = np.array([
+    [179, 104], [179, 116], [180, 127], [181, 139], [185, 151], [191, 160], [200, 169],
+    [209, 176], [221, 178], [232, 177], [243, 171], [253, 164], [260, 154], [265, 144],
+    [268, 132], [270, 120], [272, 108], [186, 94], [192, 88], [200, 87], [208, 89], [216, 92],
+    [236, 93], [244, 91], [252, 91], [260, 92], [265, 98], [225, 103], [225, 111], [225, 119],
+    [225, 127], [214, 131], [219, 132], [224, 134], [229, 133], [234, 132], [195, 101],
+    [200, 98], [207, 98], [212, 104], [206, 104], [199, 104], [238, 105], [244, 101],
+    [250, 101], [255, 104], [250, 107], [244, 106], [201, 140], [209, 139], [218, 139],
+    [223, 141], [229, 140], [237, 140], [245, 141], [237, 151], [229, 155], [222, 156],
+    [216, 155], [208, 150], [204, 141], [217, 143], [223, 144], [229, 143], [243, 142],
+    [229, 150], [223, 150], [217, 150]], dtype=np.float64)
+
+
+@lru_cache(maxsize=1)
+def astronaut() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut photo (BGR) and its 68 landmarks (x, y)."""
+    from skimage import data
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), ASTRONAUT_LANDMARKS
+
+
 @lru_cache(maxsize=1)
 def _dlib_models():
     import dlib
@@ -107,8 +125,9 @@ def dlib_landmarks(bgr: np.ndarray) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class Look:
-    """What makes an actor's face their own, besides the identity (identity.py)."""
-    gains: tuple[float, float, float]   # BGR colour gains (small: the identity sets the tone)
+    """What makes an actor's face distinct."""
+    mirror: bool
+    gains: tuple[float, float, float]   # BGR colour gains
     jaw: float       # jaw width factor
     chin: float      # chin drop (inter-ocular units)
     eyes: float      # eye size factor
@@ -117,8 +136,8 @@ class Look:
     brow_rest: float     # resting brow height (inter-ocular units, up > 0)
 
     @staticmethod
-    def draw(rng: np.random.Generator) -> "Look":
-        gains = tuple(float(g) for g in rng.uniform(0.95, 1.05, 3))
+    def draw(rng: np.random.Generator, mirror: bool) -> "Look":
+        gains = tuple(float(g) for g in rng.uniform(0.85, 1.15, 3))
         # Face-shape warps stay small beside the expressions (corners and brows move 0.1-0.2
         # inter-ocular units): an unseen test actor's face shape is a part of the response
         # landmarks no prompt can predict, and larger warps let it drown the empathic link.
@@ -128,7 +147,7 @@ class Look:
         # their brows high or low, so an unseen actor's neutral face is not the training actors'.
         rest = (float(rng.uniform(-REST_CORNERS, REST_CORNERS)),
                 float(rng.uniform(-REST_BROWS, REST_BROWS)))
-        return Look(gains, *shape, *rest)
+        return Look(mirror, gains, *shape, *rest)
 
 
 def _move(pts: np.ndarray, cx: float, unit: float, spec) -> np.ndarray:
@@ -146,47 +165,33 @@ def _scale_about(pts: np.ndarray, idx, fx: float, fy: float) -> None:
     pts[idx] = c + (pts[idx] - c) * (fx, fy)
 
 
-def canonical(half_w: int, half_h: int, width: float, centre_y: float) -> np.ndarray:
-    """The shared rest shape: the astronaut's landmarks made left-right symmetric, the jaw
-    `width` x half_w wide, centred at (half_w / 2, centre_y x half_h)."""
-    p = (ASTRONAUT_LANDMARKS + _reflect(ASTRONAUT_LANDMARKS)) / 2
-    s = width * half_w / (p[16, 0] - p[0, 0])
-    return (p - p.mean(axis=0)) * s + (half_w / 2, centre_y * half_h)
-
-
 class ActorFace:
-    """One actor: a base half frame (room, light, the identity's photo) and its bank of
-    expression x mouth frames (BGR), plus head-turn maps."""
+    """One actor: a base half frame and its bank of expression x mouth frames (BGR)."""
 
-    def __init__(self, look: Look, ident: Identity, half_w: int, half_h: int,
-                 shot: tuple[float, float], light: Light) -> None:
-        img, pts = photo(ident.photo)
-        unit0 = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
-        img = dress_photo(img, pts, ident, unit0)
-        if ident.mirror:
+    def __init__(self, look: Look, half_w: int, half_h: int) -> None:
+        img, pts = astronaut()
+        if look.mirror:
             img = img[:, ::-1]
-            pts = pts[_MIRROR].copy()
+            pts = pts.copy()
             pts[:, 0] = img.shape[1] - 1 - pts[:, 0]
         img = np.clip(img.astype(np.float32) * np.float32(look.gains), 0, 255).astype(np.uint8)
-        rest = canonical(half_w, half_h, *shot)
-        m, _ = cv2.estimateAffinePartial2D(pts.astype(np.float32), rest.astype(np.float32))
-        person = cv2.warpAffine(img, m, (half_w, half_h), flags=cv2.INTER_AREA,
-                                borderMode=cv2.BORDER_REPLICATE)
+        jaw_w = pts[16, 0] - pts[0, 0] if not look.mirror else pts[0, 0] - pts[16, 0]
+        s = FACE_WIDTH * half_w / abs(jaw_w)
+        c = pts.mean(axis=0)
+        m = np.array([[s, 0, half_w / 2 - s * c[0]], [0, s, half_h * FACE_CENTRE_Y - s * c[1]]])
+        self.base = cv2.warpAffine(img, m, (half_w, half_h), flags=cv2.INTER_AREA,
+                                   borderMode=cv2.BORDER_REFLECT)
         self.points = pts @ m[:, :2].T + m[:, 2]
-        self.cx = float(rest[27:31, 0].mean())
-        self.unit = float(np.linalg.norm(rest[36:42].mean(0) - rest[42:48].mean(0)))
-        mask = person_mask(self.points, self.unit, half_w, half_h)[..., None]
-        self.base = lit((person * mask + room(light, half_w, half_h) * (1 - mask))
-                        .astype(np.uint8), light)
-        self.ident = ident
-        self.shape = self._shaped(look, rest)
+        self.cx = float(self.points[27:31, 0].mean())
+        self.unit = float(np.linalg.norm(self.points[36:42].mean(0) - self.points[42:48].mean(0)))
+        self.shape = self._shaped(look)
         self.box = self._box(half_w, half_h)
-        self.bank: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}   # filled as needed
-        self.turns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.bank: dict[tuple[str, int], np.ndarray] = {}   # filled as frames are needed
 
-    def _shaped(self, look: Look, rest: np.ndarray) -> np.ndarray:
-        """The actor's rest shape: the canonical shape with the look's face-shape warps."""
-        p = rest.copy()
+    def _shaped(self, look: Look) -> np.ndarray:
+        """The actor's rest shape: the photo's landmarks made left-right symmetric (so mirrored
+        and unmirrored actors share one geometry), then the look's face-shape warps."""
+        p = (self.points + _reflect(self.points)) / 2
         p[0:17, 0] = self.cx + (p[0:17, 0] - self.cx) * look.jaw
         p[5:12, 1] += look.chin * self.unit * np.array([0.3, 0.6, 0.9, 1, 0.9, 0.6, 0.3])
         _scale_about(p, list(range(36, 42)), look.eyes, look.eyes)
@@ -196,23 +201,12 @@ class ActorFace:
         p[_BROWS, 1] -= look.brow_rest * self.unit
         return p
 
-    def turn(self, yaw_deg: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """The remap maps of a head turned by yaw_deg (quantised to YAW_STEP), or None (frontal)."""
-        k = int(round(yaw_deg / YAW_STEP))
-        if k == 0:
-            return None
-        if k not in self.turns:
-            self.turns[k] = yaw_map(self.shape, self.unit, self.box, k * YAW_STEP,
-                                    lambda h, w, s, d: affine_maps(h, w, s, d))
-        return self.turns[k]
-
     def _box(self, half_w: int, half_h: int) -> tuple[int, int, int, int]:
         """The warped region: the face's landmarks with a wide margin, inside the half frame."""
-        both = np.vstack([self.points, self.shape])
-        lo, hi = both.min(0), both.max(0)
+        lo, hi = self.points.min(0), self.points.max(0)
         size = hi - lo
-        x0, y0 = lo - size * (0.45, 0.6)
-        x1, y1 = hi + size * (0.45, 0.45)
+        x0, y0 = lo - size * (0.3, 0.55)
+        x1, y1 = hi + size * (0.3, 0.45)
         return (max(0, int(x0)), max(0, int(y0)), min(half_w, int(x1) + 1),
                 min(half_h, int(y1) + 1))
 
@@ -249,7 +243,6 @@ class ActorFace:
         frame[y0:y1, x0:x1] = piecewise_affine(self.base[y0:y1, x0:x1], self.points - (x0, y0),
                                                dst - (x0, y0))
         _paint_mouth(frame, dst)
-        draw_accessories(frame, dst, self.ident)
         return frame
 
     def frame(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
@@ -291,11 +284,14 @@ def _gain(i: int, upper: float, lower: float) -> float:
     return upper if 17 <= i <= 47 else lower if 48 <= i <= 67 else 1.0
 
 
-def affine_maps(h: int, w: int, src: np.ndarray, dst: np.ndarray,
-                step: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """(map_x, map_y) for cv2.remap on an h x w image so that points `src` move to `dst`; the
-    image border stays fixed. One affine map per Delaunay triangle; the map is continuous and
-    piecewise linear, so it is computed on a grid `step` times coarser and interpolated up."""
+def piecewise_affine(img: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                     step: int = 2) -> np.ndarray:
+    """Warp `img` so that points `src` move to `dst`; the image border stays fixed.
+
+    One affine map per Delaunay triangle. The map is continuous and piecewise linear, so it is
+    computed on a grid `step` times coarser and interpolated up (sub-pixel difference, ~4x faster).
+    """
+    h, w = img.shape[:2]
     border = np.array([(x, y) for x in (0, w / 2, w - 1) for y in (0, h / 2, h - 1)
                        if (x, y) != (w / 2, h / 2)], dtype=np.float64)
     s = np.vstack([src, border])
@@ -315,13 +311,6 @@ def affine_maps(h: int, w: int, src: np.ndarray, dst: np.ndarray,
     if step > 1:
         map_x = cv2.resize(map_x, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
         map_y = cv2.resize(map_y, (ws * step, hs * step), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    return map_x, map_y
-
-
-def piecewise_affine(img: np.ndarray, src: np.ndarray, dst: np.ndarray,
-                     step: int = 2) -> np.ndarray:
-    """Warp `img` so that points `src` move to `dst`; the image border stays fixed."""
-    map_x, map_y = affine_maps(img.shape[0], img.shape[1], src, dst, step)
     return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 

@@ -5,9 +5,7 @@ face, mostly upper face, mostly mouth) with a strength that rises over the turn'
 the apex and falls at the offset, then fades to a residue while the partner speaks; the mouth
 follows the actor's own speech envelope; blinks every few seconds; head motion (translation,
 scale, small rotation) as a sum of slow sinusoids; a few moments where the head is turned away or
-a hand covers the face; head turns (yaw) to about +-45 degrees for a second or two. While the
-partner speaks the listener reacts (reactions.py). The marker wearer (left half) carries
-motion-capture dots.
+a hand covers the face. The marker wearer (left half) carries motion-capture dots.
 
 The AVI (MPEG-4 part 2, XVID fourcc, the dialogue's stereo track as 16 kHz PCM) is written with
 PyAV on one thread, so the same inputs give the same bytes.
@@ -22,12 +20,8 @@ import cv2
 import numpy as np
 
 from .faces import ActorFace
-from .reactions import react
-from .scene import apply_yaw
 from .speech import SAMPLE_RATE, envelope
 
-TURNS_PER_S = 1 / 25       # head turns (yaw) per second and actor
-MAX_YAW = 45.0
 RESIDUE = 0.3            # share of the apex strength a face keeps after its turn
 FADE_S = 2.5             # time constant of the fade to the residue
 OCCLUSIONS_PER_S = 1 / 40
@@ -47,21 +41,10 @@ MARKER_COLOUR = (235, 240, 240)
 def draw_markers(frame: np.ndarray, pts: np.ndarray) -> None:
     """The release's motion-capture dots on the marker wearer's face (in place)."""
     unit = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
-    r = int(round(16 * max(0.5, unit * 0.035)))       # sub-pixel: dots shrink with the face
-    # on a small face (a wide shot) the dots blur into it, as a camera's optics would blend them
-    alpha = float(np.clip(unit / 60, 0.3, 1.0))
-    x0, y0 = np.maximum(0, np.floor(pts.min(0) - unit).astype(int))
-    x1, y1 = np.ceil(pts.max(0) + unit).astype(int)
-    region = frame[y0:y1, x0:x1]
-    dots = region.copy()
+    r = max(1, int(round(unit * 0.035)))
     for a, b, w, dy in _MARKERS:
-        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit) - (x0, y0)
-        cv2.circle(dots, (int(round(x * 16)), int(round(y * 16))), r, MARKER_COLOUR, -1,
-                   cv2.LINE_AA, shift=4)
-    if alpha < 1:
-        cv2.addWeighted(dots, alpha, region, 1 - alpha, 0, dst=region)
-    else:
-        region[:] = dots
+        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
+        cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
 
 
 def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
@@ -80,17 +63,14 @@ def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
 
 
 def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gender: str,
-             profile, unit: float, rng: np.random.Generator) -> dict:
-    """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose; also
-    `display` (the strength over the actor's own turns only: what a listener mirrors) and
-    `speaking`."""
+             profile, rng: np.random.Generator) -> dict:
+    """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose."""
     from .dialogue import EMOTIONS, STYLES
     emo = np.zeros(n, np.int64)
     style = np.zeros(n, np.int64)
     blend = np.full(n, "", dtype=object)
     strength = np.zeros(n)
     mouth = np.zeros(n)
-    speaking = np.zeros(n, bool)
     own = [(t, x) for t, x in sorted(zip(turns, audio), key=lambda p: p[0]["start"])
            if t["speaker"] == gender]
     for k, (t, x) in enumerate(own):
@@ -105,7 +85,6 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         blend[f0:] = t["blend"]
         style[f0:] = list(STYLES).index(t["style"])
         strength[f0:f0 + m] = apex * env[:max(0, min(m, n - f0))]
-        speaking[f0:f0 + m] = True
         tail = np.arange(max(0, f2 - f1)) / fps
         strength[f1:f2] = apex * (RESIDUE + (0.65 - RESIDUE) * np.exp(-tail / FADE_S))
         e = envelope(x, fps) ** 0.7
@@ -118,21 +97,14 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         blink[b0:b0 + max(1, int(round(0.15 * fps)))] = True
         t_next += rng.uniform(2, 6)
     sec = np.arange(n) / fps
-    display = np.where(speaking, strength, 0.0)
-    # dx, dy (px), scale, rotation (deg), x squeeze, yaw (deg), y squeeze (a nod's pitch)
-    pose = np.zeros((n, 7))
-    for j, amp in enumerate((0.115 * unit, 0.077 * unit, 0.035, 3.5)):
+    pose = np.zeros((n, 5))                  # dx, dy (px), scale, rotation (deg), x squeeze
+    for j, amp in enumerate((9.0, 6.0, 0.035, 3.5)):
         for period in (7.0, 2.9):
             ph = rng.uniform(0, 2 * math.pi)
             pose[:, j] += amp * (0.7 if period > 5 else 0.3) * np.sin(2 * math.pi * sec / period
                                                                       + ph)
     pose[:, 2] += 1.0
-    pose[:, 4] = pose[:, 6] = 1.0
-    for _ in range(rng.poisson(TURNS_PER_S * n / fps)):     # head turns, to about +-45 degrees
-        a = int(rng.uniform(0, n))
-        b = min(n, a + int(rng.uniform(0.8, 2.2) * fps))
-        peak = rng.choice([-1, 1]) * rng.uniform(20, MAX_YAW)
-        pose[a:b, 5] += peak * np.sin(np.pi * np.arange(b - a) / max(1, b - a)) ** 2
+    pose[:, 4] = 1.0
     hand = np.zeros(n, bool)
     for _ in range(rng.poisson(OCCLUSIONS_PER_S * n / fps)):
         a = int(rng.uniform(0, n))
@@ -142,8 +114,7 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         else:
             hand[a:b] = True
     return dict(emo=emo, blend=blend, strength=strength, mouth=mouth, blink=blink, pose=pose,
-                hand=hand, style=style, display=display, speaking=speaking,
-                mirror=np.zeros(n), backchannel=np.full(n, "", dtype=object))
+                hand=hand, style=style)
 
 
 def compose(face: ActorFace, line: dict, i: int, profile, markers: bool) -> np.ndarray:
@@ -151,26 +122,20 @@ def compose(face: ActorFace, line: dict, i: int, profile, markers: bool) -> np.n
     from .dialogue import EMOTIONS, STYLES
     upper, lower = list(STYLES.values())[line["style"][i]]
     gains = (profile.brows * upper, profile.corners * lower, profile.mouth)
-    img, pts = face.posed((EMOTIONS + ("flash",))[line["emo"][i]], line["mouth"][i],
-                          line["strength"][i], line["blend"][i], gains)
+    img, pts = face.posed(EMOTIONS[line["emo"][i]], line["mouth"][i], line["strength"][i],
+                          line["blend"][i], gains)
     if markers or line["blink"][i]:
         img = img.copy()
         if line["blink"][i]:
             draw_blink(img, pts)
         if markers:
             draw_markers(img, pts)
-    dx, dy, s, rot, squeeze, yaw, sy = line["pose"][i]
-    maps = face.turn(yaw)
-    if maps is not None:
-        img = apply_yaw(img, face.box, maps)
+    dx, dy, s, rot, squeeze = line["pose"][i]
     c = pts[27:36].mean(axis=0)
     m = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), float(rot), float(s))
     if squeeze != 1.0:
         m[0] *= squeeze
         m[0, 2] += c[0] * (1 - squeeze)
-    if sy != 1.0:
-        m[1] *= sy
-        m[1, 2] += c[1] * (1 - sy)
     m[:, 2] += (dx, dy)
     h, w = img.shape[:2]
     out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -214,18 +179,12 @@ def write_avi(path: Path, fps: int, width: int, height: int, frames, track: np.n
             c.mux(p)
 
 
-def film(faces: dict, profiles: dict, styles: dict, wearer: str, turns: list[dict],
-         audio: list[np.ndarray], track: np.ndarray, cfg, path: Path, rng: np.random.Generator,
-         react_rng: np.random.Generator) -> tuple[int, dict, list[dict]]:
-    """Write the dialogue's AVI: the marker wearer on the left, the partner on the right.
-    Returns the frame count, both actors' timelines and the listener-reaction events."""
-    fps, width, height = cfg.fps, cfg.width, cfg.height
+def film(faces: dict, profiles: dict, wearer: str, turns: list[dict], audio: list[np.ndarray],
+         track: np.ndarray, fps: int, width: int, height: int, path: Path,
+         rng: np.random.Generator) -> int:
+    """Write the dialogue's AVI: the marker wearer on the left, the partner on the right."""
     n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * fps))
-    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], faces[g].unit, rng) for g in "FM"}
-    events = []
-    for g, o in (("F", "M"), ("M", "F")):
-        events += react(lines[g], lines[o], turns, g, styles[g], cfg, fps, faces[g].unit,
-                        react_rng)
+    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng) for g in "FM"}
     left, right = wearer, "M" if wearer == "F" else "F"
     half = width // 2
     frame = np.empty((height, width, 3), np.uint8)
@@ -240,4 +199,4 @@ def film(faces: dict, profiles: dict, styles: dict, wearer: str, turns: list[dic
     if len(track) < need:
         track = np.vstack([track, np.zeros((need - len(track), 2), np.int16)])
     write_avi(path, fps, width, height, frames(), track[:need])
-    return n, lines, events
+    return n

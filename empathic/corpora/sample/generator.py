@@ -17,19 +17,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ... import params as P
+from ...errors import ParamError
 from ...parallel import pmap
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
                        draw_styles, draw_turns, empathy_matrix)
 from .faces import ActorFace, Look
-from .identity import identity_of
-from .scene import Light, shot
 from .film import film
-from .reactions import Style
 from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16
 from .text import SCRIPTS
 
@@ -42,15 +39,12 @@ EMPATHY = empathy_matrix(0.95)    # the link at sample.empathy = 0.95 (the param
 PROSODY = {"neu": (158, 0, 30, 100), "hap": (174, 10, 64, 138), "exc": (194, 13, 74, 172),
            "sad": (132, -10, 12, 64), "ang": (190, 2, 42, 186), "fru": (166, 2, 42, 130)}
 JITTER = (6.0, 1.5, 4.0, 6.0)
-DISPLAY_COLUMNS = ["dialog", "actor", "side", "frame", "time", "speaking", "expression",
-                   "strength", "display", "mirror", "backchannel", "nod", "yaw"]
-REACTION_COLUMNS = ["dialog", "listener", "kind", "utt", "emotion", "start", "end", "peak", "lag_s"]
 REF_RMS = 3000.0          # speech level (int16 RMS) that `sample.snr_db` refers to
 
 
 @dataclass(frozen=True)
 class Config:
-    """Validated `sample` params (see `validate`; params.yaml says what each one means)."""
+    """Validated `sample` params (see `validate`)."""
     seed: int
     sessions: int
     dialogs_per_session: int
@@ -67,18 +61,33 @@ class Config:
     neutral_line_rate: float
     snr_db: float
     crosstalk_db: float
-    mirror_strength: float
-    backchannel_rate: float
-    reply_carryover: float
 
 
 def validate(cfg: dict) -> Config:
-    """Check the `sample` section against the schema (empathic.schema.Sample: the one place of
-    its types and ranges); a bad or missing value is one ParamError naming `sample.<key>`."""
-    from ...params_check import check
-    check({"sample": dict(cfg)})
+    """Check the `sample` section; a bad value is one ParamError naming `sample.<key>`."""
     p = {"sample": cfg}
-    return Config(**{f: P.get(p, f"sample.{f}") for f in Config.__dataclass_fields__})
+    P.choice(p, "sample.layout", ["iemocap"], "iemocap")
+    c = Config(
+        seed=P.number(p, "sample.seed", lo=0, integer=True),
+        sessions=P.number(p, "sample.sessions", lo=3, hi=99, integer=True),
+        dialogs_per_session=P.number(p, "sample.dialogs_per_session", lo=1, hi=40, integer=True),
+        turns_per_dialog=P.number(p, "sample.turns_per_dialog", lo=2, hi=200, integer=True),
+        fps=P.number(p, "sample.fps", lo=5, hi=60, integer=True),
+        width=P.number(p, "sample.width", lo=320, hi=1920, integer=True),
+        height=P.number(p, "sample.height", lo=240, hi=1080, integer=True),
+        overlap_rate=P.number(p, "sample.overlap_rate", lo=0, hi=0.9),
+        same_speaker_rate=P.number(p, "sample.same_speaker_rate", lo=0, hi=0.5),
+        xxx_rate=P.number(p, "sample.xxx_rate", lo=0, hi=0.9),
+        inertia=P.number(p, "sample.inertia", lo=0, hi=1),
+        empathy=P.number(p, "sample.empathy", lo=1 / 6, hi=1),
+        rater_accuracy=P.number(p, "sample.rater_accuracy", lo=0, hi=1),
+        neutral_line_rate=P.number(p, "sample.neutral_line_rate", lo=0, hi=1),
+        snr_db=P.number(p, "sample.snr_db", lo=0, hi=60),
+        crosstalk_db=P.number(p, "sample.crosstalk_db", lo=-60, hi=0),
+    )
+    if c.width % 4:
+        raise ParamError(f"param 'sample.width' is {c.width}; must be a multiple of 4")
+    return c
 
 
 @dataclass(frozen=True)
@@ -124,11 +133,8 @@ def actor_voice(c: Config, session: int, gender: str) -> tuple[Voice, int, np.nd
 
 
 def actor_look(c: Config, session: int, gender: str) -> Look:
-    return Look.draw(np.random.default_rng([c.seed, session, ord(gender), 2]))
-
-
-def session_light(c: Config, session: int) -> Light:
-    return Light.draw(np.random.default_rng([c.seed, session, 6]))
+    rng = np.random.default_rng([c.seed, session, ord(gender), 2])
+    return Look.draw(rng, mirror=(session + (gender == "M")) % 2 == 1)
 
 
 _FACES: dict[tuple, ActorFace] = {}
@@ -138,8 +144,7 @@ def actor_face(c: Config, session: int, gender: str) -> ActorFace:
     """The actor's face bank, built once per process."""
     key = (c, session, gender)
     if key not in _FACES:
-        _FACES[key] = ActorFace(actor_look(c, session, gender), identity_of(session, gender),
-                                c.width // 2, c.height, shot(session), session_light(c, session))
+        _FACES[key] = ActorFace(actor_look(c, session, gender), c.width // 2, c.height)
     return _FACES[key]
 
 
@@ -200,7 +205,6 @@ def session_room(c: Config, session: int) -> tuple[float, float, float]:
 def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
     """Generate one dialogue's files under root; return its truth rows and sizes."""
     c, spec, root_s = job
-    cv2.setNumThreads(1)             # one thread per dialogue job: the pool is the parallelism
     cpu0 = time.process_time()
     root = Path(root_s)
     rng = np.random.default_rng([c.seed, spec.session, spec.index])
@@ -225,9 +229,8 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
     L.write_wav(L.dialog_wav_path(root, spec.session, spec.name), track, SAMPLE_RATE)
     avi = L.avi_path(root, spec.session, spec.name)
     faces = {g: actor_face(c, spec.session, g) for g in "FM"}
-    styles = {g: Style.draw(np.random.default_rng([c.seed, spec.session, ord(g), 4])) for g in "FM"}
-    frames, lines, events = film(faces, profiles, styles, spec.wearer, turns, audio, track, c, avi,
-                                 rng, np.random.default_rng([c.seed, spec.session, spec.index, 11]))
+    frames = film(faces, profiles, spec.wearer, turns, audio, track, c.fps, c.width, c.height,
+                  avi, rng)
     timed = sorted(turns, key=lambda t: t["start"])
     for path, text in ((L.emo_eval_path(root, spec.session, spec.name), L.emo_evaluation(timed)),
                        (L.transcription_path(root, spec.session, spec.name),
@@ -246,31 +249,8 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
                  intensity=f"{t['intensity']:.4f}", blend=t["blend"], style=t["style"],
                  actor_kind=profiles[t["speaker"]].kind, ratings=";".join(t["labels"]))
             for t in timed]
-    return dict(rows=rows, frames=frames, display=display_rows(spec, lines, c.fps),
-                reactions=[dict(dialog=spec.name, **{k: f"{v:.3f}" if isinstance(v, float) else v
-                                                     for k, v in e.items()}) for e in events],
-                audio_s=sum(len(x) for x in audio) / SAMPLE_RATE,
+    return dict(rows=rows, frames=frames, audio_s=sum(len(x) for x in audio) / SAMPLE_RATE,
                 cpu_s=time.process_time() - cpu0)
-
-
-def display_rows(spec: DialogSpec, lines: dict, fps: int) -> list[dict]:
-    """The generator's per-frame truth of both faces (sample_display.csv): who speaks, the
-    expression shown and its strength, the speaker's display curve (`display`, own turns only),
-    the mirrored level, the backchannel, the nod (pitch squeeze) and the head's yaw."""
-    from .dialogue import EMOTIONS
-    names = EMOTIONS + ("flash",)
-    out = []
-    for g in "FM":
-        ln = lines[g]
-        side = "L" if g == spec.wearer else "R"
-        for i in range(len(ln["emo"])):
-            out.append(dict(dialog=spec.name, actor=g, side=side, frame=i, time=f"{i / fps:.4f}",
-                            speaking=int(ln["speaking"][i]), expression=names[ln["emo"][i]],
-                            strength=f"{ln['strength'][i]:.3f}",
-                            display=f"{ln['display'][i]:.3f}", mirror=f"{ln['mirror'][i]:.3f}",
-                            backchannel=ln["backchannel"][i],
-                            nod=f"{1 - ln['pose'][i, 6]:.3f}", yaw=f"{ln['pose'][i, 5]:.1f}"))
-    return out
 
 
 def generate(root: Path, cfg: dict, workers: int = 1, progress: bool = False) -> dict:
@@ -292,10 +272,6 @@ def generate(root: Path, cfg: dict, workers: int = 1, progress: bool = False) ->
                    desc="sample dialogues", progress=progress, unit="dialog")
     rows = [r for res in results for r in res["rows"]]
     L.write_truth(root / "sample_truth.csv", rows)
-    L.write_csv(root / "sample_display.csv", [r for res in results for r in res["display"]],
-                DISPLAY_COLUMNS)
-    L.write_csv(root / "sample_reactions.csv", [r for res in results for r in res["reactions"]],
-                REACTION_COLUMNS)
     return dict(sessions=c.sessions, dialogues=len(specs), utterances=len(rows),
                 audio_seconds=round(sum(r["audio_s"] for r in results), 1),
                 video_seconds=round(sum(r["frames"] for r in results) / c.fps, 1),

@@ -82,11 +82,3 @@ def write_truth(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(f, fieldnames=TRUTH_COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-
-
-def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
-    """Another truth table beside sample_truth.csv (sample_display.csv, sample_reactions.csv)."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
