@@ -104,7 +104,8 @@ def columns(task: str, doc: dict) -> list[str]:
 def headline(task: str, doc: dict) -> tuple[dict, dict[str, dict]]:
     """(the task's row, {model or baseline: its row}) from a full report.
 
-    A row holds the first DVC_METRICS headline metrics (mean, std over folds x seeds) and, for
+    A row holds the first DVC_METRICS headline metrics (the first one's mean and std over folds
+    x seeds, the others' mean) and, for
     every entry the selected model was compared with, `vs_best` on the first of them: delta
     (best minus this one), ci95, p, better (the selected model beats this one). The task's row
     is `best` and the selected model's figures (the same columns, so the table stays narrow,
@@ -120,7 +121,10 @@ def headline(task: str, doc: dict) -> tuple[dict, dict[str, dict]]:
     rows = {}
     for kind in ("models", "baselines"):
         for name, entry in doc[kind].items():
-            row = {m: {"mean": entry[m]["mean"], "std": entry[m]["std"]} for m in cols}
+            # mean and std of the first metric, the mean of the others (DVC's table is one
+            # column per key of every file: each std is a column for all five tasks)
+            row = {m: ({"mean": entry[m]["mean"], "std": entry[m]["std"]} if i == 0
+                       else {"mean": entry[m]["mean"]}) for i, m in enumerate(cols)}
             if name in comps:
                 c = comps[name]
                 row["vs_best"] = {k: c[k] for k in ("delta", "ci95", "p", "better")}
