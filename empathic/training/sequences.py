@@ -23,6 +23,7 @@ class SequenceBank:
     def __init__(self, features_dir: str | Path = "features"):
         self.dir = Path(features_dir)
         self._cache: dict[str, tuple[store.Features, dict[str, int], list[np.ndarray]]] = {}
+        self._means: dict[tuple, np.ndarray | None] = {}
 
     def _load(self, modality: str):
         if modality not in self._cache:
@@ -36,6 +37,19 @@ class SequenceBank:
 
     def names(self, modality: str) -> list[str]:
         return list(self._load(modality)[0].frame_names)
+
+    def face_mean(self, utt: str, cols: np.ndarray) -> np.ndarray | None:
+        """An utterance's mean aligned shape (136) and mean of the frame columns `cols` over its
+        face frames (computed once), or None when it has no face."""
+        key = (utt, tuple(int(c) for c in cols))
+        if key not in self._means:
+            shp, mea = self.arrays("landmarks", utt, "points_norm"), self.arrays("landmarks", utt)
+            v = None
+            if shp is not None and len(shp[0]):
+                with np.errstate(invalid="ignore"):
+                    v = np.r_[np.nanmean(shp[1], axis=0), np.nanmean(mea[1][:, cols], axis=0)]
+            self._means[key] = v if v is not None and np.isfinite(v).all() else None
+        return self._means[key]
 
     def has(self, modality: str, array: str) -> bool:
         return array in self._load(modality)[0].extra
@@ -100,8 +114,8 @@ def displacement(seq: SequenceBank, utt: str, times: np.ndarray, step: float, co
     """A speaker's face at `times` as displacement from the utterance's own mean: `shape`
     (T, 136) aligned points, `measures` (T, len(cols)) frame columns, `frames` both. `clamp`
     holds the first / last frame outside the utterance (and bridges any gap)."""
-    full, meas = seq.arrays("landmarks", utt, "points_norm"), seq.arrays("landmarks", utt)
-    if full is None or meas is None or not len(full[0]):
+    full, mean = seq.arrays("landmarks", utt, "points_norm"), seq.face_mean(utt, cols)
+    if full is None or mean is None:
         return None
     t = np.clip(times, full[0][0], full[0][-1]) if clamp else times
     if clamp:
@@ -111,8 +125,6 @@ def displacement(seq: SequenceBank, utt: str, times: np.ndarray, step: float, co
     both = fill_gaps(both, max_missing)
     if both is None:
         return None
-    with np.errstate(invalid="ignore"):
-        mean = np.r_[np.nanmean(full[1], axis=0), np.nanmean(meas[1][:, cols], axis=0)]
     d = both - mean
     return {"shape": d[:, :full[1].shape[1]], "measures": d[:, full[1].shape[1]:], "frames": d}
 
@@ -122,24 +134,14 @@ def face_track(seq: SequenceBank, utt: str, times: np.ndarray, step: float, cols
     """(T, 136 + len(cols)): a face's aligned points and frame columns at `times`, gaps filled
     (`prefix` LISTENER: the listener's face over the utterance), or None."""
     shp = seq.nearest("landmarks", utt, times, step, prefix + "points_norm")
-    mea = seq.nearest("landmarks", utt, times, step, prefix + "frames" if prefix else "frames")
+    mea = seq.nearest("landmarks", utt, times, step, prefix + "frames")
     if shp is None or mea is None:
         return None
     return fill_gaps(np.concatenate([shp, mea[:, cols]], axis=1), max_missing)
 
 
-def reference(seq: SequenceBank, utts: list[str], means: dict, cols: np.ndarray):
-    """The mean over `utts` of each one's mean aligned shape and frame columns (`means` caches
-    them per utterance), or None when none of them has a face."""
-    refs = []
-    for utt in utts:
-        if utt not in means:
-            shp, mea = seq.arrays("landmarks", utt, "points_norm"), seq.arrays("landmarks", utt)
-            v = None
-            if shp is not None and len(shp[0]):
-                with np.errstate(invalid="ignore"):
-                    v = np.r_[np.nanmean(shp[1], axis=0), np.nanmean(mea[1][:, cols], axis=0)]
-            means[utt] = v if v is not None and np.isfinite(v).all() else None
-        if means[utt] is not None:
-            refs.append(means[utt])
+def reference(seq: SequenceBank, utts: list[str], cols: np.ndarray):
+    """The mean over `utts` of each one's mean aligned shape and frame columns
+    (`SequenceBank.face_mean`), or None when none of them has a face."""
+    refs = [v for v in (seq.face_mean(u, cols) for u in utts) if v is not None]
     return np.mean(refs, axis=0) if refs else None

@@ -94,7 +94,6 @@ class ReactionTask(Task):
         self.cols = np.array([names.index(m) for m in MEASURES])
         self.spk_cols = np.array([names.index(m) for m in SPEAKER])
         u = tables.utterances.set_index("utt_id")
-        means = {}                              # utt -> (mean shape, mean measures) of B's turns
         by: dict[tuple, list] = {}
         for utt, d, spk, t in zip(u.index.astype(str), u["dialog"].astype(str),
                                   u["speaker"].astype(str), u["start"].to_numpy(float)):
@@ -104,7 +103,7 @@ class ReactionTask(Task):
         pairs = tables.pairs.reset_index(drop=True)
         for r, (p, q) in enumerate(zip(pairs["prompt_id"].astype(str),
                                        pairs["response_id"].astype(str))):
-            got = self._pair(seq, bank, u, by, means, p, q)
+            got = self._pair(seq, bank, u, by, p, q)
             if isinstance(got, str):
                 dropped[got] = dropped.get(got, 0) + 1
                 continue
@@ -116,8 +115,6 @@ class ReactionTask(Task):
             for k in extra:
                 extra[k].append(ex[k])
         sel = pairs.iloc[keep]
-        n_frames = {m: len(X[m][0]) // self.t_in for m in self.inputs if m not in STATIC} \
-            if keep else {}
         rows = Rows(ids=sel["pair_id"].astype(str).to_numpy(),
                     groups=sel["session"].astype(str).to_numpy(),
                     X={m: np.asarray(v, np.float32).reshape(len(keep), -1) for m, v in X.items()},
@@ -128,10 +125,9 @@ class ReactionTask(Task):
                     extra={**{k: np.asarray(v, np.float32) for k, v in extra.items()},
                            "dialog_key": dialog_key(sel)},
                     dropped=dropped, n_candidates=len(pairs))
-        self.frame_dims = n_frames
         return rows
 
-    def _pair(self, seq, bank, u, by, means, p, q):
+    def _pair(self, seq, bank, u, by, p, q):
         """(inputs, target, extras) of one pair, or the reason it is dropped."""
         if p not in u.index or q not in u.index:
             return "prompt or response not in utterances.csv"
@@ -146,7 +142,7 @@ class ReactionTask(Task):
         a = self._speaker(seq, p, grid)
         if a is None:
             return "speaker's face missing in the listening window"
-        ref = self._reference(seq, by, means, str(u.at[q, "dialog"]), str(u.at[q, "speaker"]), a_s)
+        ref = self._reference(seq, by, str(u.at[q, "dialog"]), str(u.at[q, "speaker"]), a_s)
         if ref is None:
             return "responder has no earlier turn in the dialogue (no reference face)"
         parts = []
@@ -199,9 +195,9 @@ class ReactionTask(Task):
     def _face(self, seq, utt, times, prefix):
         return face_track(seq, utt, times, self.step, self.cols, self.max_missing, prefix)
 
-    def _reference(self, seq, by, means, dialog, speaker, before):
+    def _reference(self, seq, by, dialog, speaker, before):
         return reference(seq, [u for t, u in by.get((dialog, speaker), []) if t < before],
-                         means, self.cols)
+                         self.cols)
 
     # -- models --------------------------------------------------------------------------------
     def models(self, rows: Rows) -> list[ModelSpec]:
