@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from empathic import params as P  # noqa: E402
+from empathic.config import params as P  # noqa: E402
 from empathic.folds import make_folds  # noqa: E402
 from empathic.training.data import Rows  # noqa: E402
 from empathic.training.task import load_task  # noqa: E402

@@ -29,9 +29,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from empathic import extractors, params as P  # noqa: E402
-from empathic.dask_executor import DaskExecutor  # noqa: E402
-from empathic.executor import ProcessExecutor  # noqa: E402
+from empathic import extractors  # noqa: E402
+from empathic.config import params as P
+from empathic.execution.dask_cluster import DaskExecutor  # noqa: E402
+from empathic.execution import ProcessExecutor  # noqa: E402
 
 IEMOCAP = {"face": 1.3e6, "audio": 12 * 3600.0, "text": 10039.0}
 UNITS = {"face": "source frames/s", "audio": "s of speech/s", "text": "utterances/s"}

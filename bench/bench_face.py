@@ -34,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from empathic import params as P  # noqa: E402
+from empathic.config import params as P  # noqa: E402
 from empathic.extractors import face  # noqa: E402
 
 IEMOCAP_HOURS = 12.0          # utterance time of the full release
@@ -137,11 +137,11 @@ def decode_only(root: Path, utts: pd.DataFrame) -> tuple[float, float, int]:
 def parallel_run(root: Path, utts: pd.DataFrame, section: dict, workers: int) -> tuple[float, float]:
     """Wall seconds of the extractor on `workers` processes, and of starting such a pool alone
     (forkserver, imports, dlib models), which a full corpus pays once."""
-    from empathic.parallel import pmap
+    from empathic.execution import ProcessExecutor
     cfg = face.FaceConfig.from_params(section)
     w = time.perf_counter()
-    pmap(len, [[0]] * workers, workers, progress=False, initializer=face._init_worker,
-         initargs=(cfg, str(face.predictor_path())))
+    ProcessExecutor(workers).map(len, [[0]] * workers, progress=False, initializer=face._init_worker,
+                                 initargs=(cfg, str(face.predictor_path())))
     start_up = time.perf_counter() - w
     w = time.perf_counter()
     face.FaceExtractor(section, root=root, workers=workers, progress=False).extract(utts)

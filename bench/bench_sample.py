@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from empathic import params as P  # noqa: E402
+from empathic.config import params as P  # noqa: E402
 from empathic.corpora.sample import generate  # noqa: E402
 
 

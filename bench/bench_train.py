@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import synthetic  # noqa: E402
-from empathic import params as P  # noqa: E402
+from empathic.config import params as P  # noqa: E402
 from empathic.training.data import FeatureBank, Tables  # noqa: E402
 from empathic.training.runner import Unit  # noqa: E402
 from empathic.training.task import load_task  # noqa: E402

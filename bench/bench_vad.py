@@ -33,7 +33,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1]
 
 import numpy as np  # noqa: E402
 
-from empathic import params as P  # noqa: E402
+from empathic.config import params as P  # noqa: E402
 from empathic.corpora.iemocap import read_iemocap  # noqa: E402
 from empathic.extractors.audio import load_audio  # noqa: E402
 from empathic.predict.segments import VadConfig, detect_speech  # noqa: E402

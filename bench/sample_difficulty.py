@@ -35,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from empathic import params as P  # noqa: E402
+from empathic.config import params as P  # noqa: E402
 from empathic.store import read_pooled  # noqa: E402
 
 CLASSES = ["neu", "hap", "ang", "sad"]

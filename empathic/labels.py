@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import params as P
+from .config import params as P
 from .errors import ParamError
 
 EXCLUDED = -1
@@ -46,6 +46,6 @@ class LabelSet:
 
 
 def from_params(params: dict, section: str = "tasks.emotion") -> LabelSet:
-    """The label set of the validated section `section` (empathic.schema.Labels)."""
+    """The label set of the validated section `section` (empathic.config.schema.Labels)."""
     s = P.section(params, section)
     return LabelSet(tuple(s.classes), dict(s.merge), section)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from empathic import cli, params as P
+from empathic import cli
+from empathic.config import params as P
 from empathic.atomic import write_text
 from empathic.corpora.iemocap import session_dirs
 from empathic.corpora.kemdy19 import ANNOTATION_RE as KEMDY19_ANNOTATION

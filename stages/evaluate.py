@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from empathic import cli, params as P
+from empathic import cli
+from empathic.config import params as P
 from empathic.scoring import report
 from empathic.training import evaluate, runner
 from empathic.training.data import FeatureBank, Tables

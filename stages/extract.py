@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from empathic import cli, extractors, params as P, store
+from empathic import cli, extractors, store
+from empathic.config import params as P
 from empathic.atomic import recover, replace_together, write_csv
-from empathic.executor import from_params
+from empathic.execution import from_params
 from empathic.errors import TooManyFailures
 from empathic.tables import load_utterances
 

@@ -16,7 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
-from empathic import cli, media, params as P
+from empathic import cli, media
+from empathic.config import params as P
 from empathic.atomic import recover, replace_together
 from empathic.errors import ParamError
 from empathic.folds import make_folds, select_folds

@@ -35,7 +35,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from empathic import cli, params as P
+from empathic import cli
+from empathic.config import params as P
 from empathic import predict as PR
 from empathic.errors import EmpathicError
 

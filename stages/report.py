@@ -19,7 +19,7 @@ from pathlib import Path
 from empathic import cli
 from empathic.atomic import write_text
 from empathic.errors import EmpathicError
-from empathic.schema import task_modules
+from empathic.config.schema import task_modules
 from empathic.scoring import report
 
 # the tasks with headline metrics first (the README's order), then any other task module

@@ -16,7 +16,8 @@ import os
 import time
 from pathlib import Path
 
-from empathic import cli, params as P
+from empathic import cli
+from empathic.config import params as P
 from empathic.atomic import atomic_path
 from empathic.corpora.sample import generate, validate
 from empathic.corpora.sample.kemdy import generate_kemdy, validate_kemdy

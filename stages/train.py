@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from empathic import cli, params as P
+from empathic import cli
+from empathic.config import params as P
 from empathic.atomic import recover
 from empathic.training import runner
 from empathic.training.data import FeatureBank, Tables

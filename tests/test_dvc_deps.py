@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("empathic", "stages")
 EXEMPT = {
     "empathic/errors.py", "empathic/cli.py", "empathic/atomic.py",
-    "empathic/executor.py", "empathic/executor_base.py", "empathic/dask_executor.py",
-    "empathic/parallel.py",
+    "empathic/execution/__init__.py", "empathic/execution/base.py",
+    "empathic/execution/dask_cluster.py",
     "empathic/__init__.py",      # the numba cache folder only
     "stages/__init__.py",
 }

@@ -22,9 +22,9 @@ import pytest
 
 import dask_jobs
 from conftest import make_project, run_stage, stage_env
-from empathic.dask_executor import DaskExecutor
+from empathic.execution.dask_cluster import DaskExecutor
 from empathic.errors import EmpathicError
-from empathic.executor import ProcessExecutor, from_params
+from empathic.execution import ProcessExecutor, from_params
 
 OUTPUTS = {"text": ["text"], "audio": ["audio"], "face": ["video", "landmarks"]}
 SMALL = {"features.text.batch_size": 8}      # several text tasks on the tiny corpus

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from empathic import params as P
+from empathic.config import params as P
 from empathic.extractors import facegeom as G
 from empathic.extractors.face import FaceExtractor, side_columns
 from empathic.tables import UTTERANCE_COLUMNS

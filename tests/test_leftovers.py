@@ -25,7 +25,7 @@ def run_script(code: str, tmp_path: Path, **env) -> subprocess.CompletedProcess:
 
 
 POOL = """
-from empathic.executor import ProcessExecutor
+from empathic.execution import ProcessExecutor
 
 def work(x):
     from tqdm import tqdm          # a bar, even a disabled one, makes a semaphore per worker

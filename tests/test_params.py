@@ -7,7 +7,9 @@ import pytest
 import yaml
 
 from conftest import REPO, run_stage
-from empathic import params as P, params_check, schema
+from empathic.config import params as P
+from empathic.config import check as params_check
+from empathic.config import schema
 from empathic.errors import ParamError
 
 REPO_PARAMS = yaml.safe_load((REPO / "params.yaml").read_text())

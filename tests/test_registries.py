@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from empathic import extractors, schema
+from empathic import extractors
+from empathic.config import schema
 from empathic.corpora import RELEASE_FOLDERS
 from empathic.training.task import available
 

@@ -18,7 +18,7 @@ import soundfile as sf
 import yaml
 
 from conftest import run_stage
-from empathic import params as P
+from empathic.config import params as P
 from empathic.corpora.sample import EMOTIONS, EMPATHY, PRIOR, generate, validate
 from empathic.corpora.sample import generator as G
 from empathic.corpora.sample.iemocap_layout import EMO_NAMES

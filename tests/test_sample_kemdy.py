@@ -73,6 +73,6 @@ def _digest(root):
 
 
 def test_workers_do_not_change_the_files(corpora, tmp_path):
-    root = corpora["kemdy20"][0]          # both layouts run the same pmap over dialogues
+    root = corpora["kemdy20"][0]          # both layouts run the same process pool over dialogues
     generate_kemdy(tmp_path / "w2", "kemdy20", CFG, workers=2)
     assert _digest(tmp_path / "w2") == _digest(root)

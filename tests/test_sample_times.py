@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from conftest import TINY_SAMPLE, run_stage
-from empathic import params as P
+from empathic.config import params as P
 from empathic import media
 from stages.sample import FILE_TIME_NS
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..executor import Executor, ProcessExecutor
+from ..execution import Executor, ProcessExecutor
 from ..store import Features
 
 # extractor name -> (module, modalities it writes)

@@ -29,8 +29,8 @@ import opensmile
 import pandas as pd
 from opensmile.core.lib import OpenSMILE, OpenSmileException
 
-from .. import params as P
-from ..executor import limit_threads
+from ..config import params as P
+from ..execution import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 

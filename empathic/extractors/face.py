@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from skimage.feature import hog
 
-from .. import params as P
+from ..config import params as P
 from ..errors import EmpathicError
-from ..executor import limit_threads
+from ..execution import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 from . import facegeom as G

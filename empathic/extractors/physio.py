@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
-from .. import params as P
+from ..config import params as P
 from ..corpora.kemdy_common import PHYSIO_SOURCES
 from ..errors import EmpathicError
 from ..store import Features

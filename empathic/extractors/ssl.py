@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import params as P
+from ..config import params as P
 from ..errors import EmpathicError, ParamError
-from ..executor import limit_threads
+from ..execution import limit_threads
 from ..store import Features
 from . import Extractor, Result, register
 from .audio import TruncatedAudio, load_audio

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import params as P
+from ..config import params as P
 from ..errors import EmpathicError, ParamError
-from ..executor import Executor, ProcessExecutor, limit_threads
+from ..execution import Executor, ProcessExecutor, limit_threads
 from ..store import Features
 from . import Extractor, Result, e5, register
 

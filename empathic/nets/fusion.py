@@ -17,7 +17,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from ..schema import ATTENTION_HEADS     # one number for the schema's rule and the network
+from ..config.schema import ATTENTION_HEADS     # one number for the schema's rule and the network
 
 FUSIONS = ("concat", "attention")
 

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .. import extractors
-from .. import params as P
+from ..config import params as P
 from ..atomic import write_csv
 from ..errors import EmpathicError
 from .asr import RECOGNISERS, AsrConfig, resolve, transcribe

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import extractors
-from .. import params as P
+from ..config import params as P
 from ..store import Features
 from ..tables import UTTERANCE_COLUMNS
 from .segments import Segment

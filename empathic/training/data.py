@@ -16,7 +16,7 @@ import pandas as pd
 
 from .. import store
 from ..errors import EmpathicError
-from ..schema import MODALITIES  # noqa: F401  (re-exported: the feature files)
+from ..config.schema import MODALITIES  # noqa: F401  (re-exported: the feature files)
 from ..tables import PAIRS_DIR, load_folds, load_pairs, load_utterances
 
 N_POINTS = 68

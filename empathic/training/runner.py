@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import params as P
+from ..config import params as P
 from ..atomic import atomic_path, replace_together
 from ..errors import EmpathicError
 from ..folds import select_folds, size_warnings
@@ -191,7 +191,7 @@ def write_curves(live_dir: Path, curves: dict[str, list]) -> None:
 
 def map_units(task: Task, items: list, progress: bool) -> list[UnitResult]:
     """Run the units through the executor seam (`training.executor`), results in input order."""
-    from ..executor import from_params
+    from ..execution import from_params
     with from_params(task.prm, "training") as ex:
         return ex.map(_run_unit, items, desc=f"train {task.name}", unit="fold x seed",
                       progress=progress, resources=ex.resources_for(task.hp.device))

@@ -29,9 +29,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import params as P
+from ..config import params as P
 from ..errors import ParamError
-from ..schema import FusionTraining
+from ..config.schema import FusionTraining
 from ..nets.fusion import FusionNet
 from .data import FeatureBank, Rows, Tables
 from .trainer import HParams
@@ -70,7 +70,7 @@ class FoldResult:
 
 class Task:
     name: str = ""
-    # The params model of `tasks.<name>` when empathic.schema.Tasks has no field for it: a task
+    # The params model of `tasks.<name>` when empathic.config.schema.Tasks has no field for it: a task
     # module can declare its own (a subclass of schema.Training) and needs no schema edit.
     params_model: type = FusionTraining
     batching: str = "rows"

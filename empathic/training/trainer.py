@@ -43,7 +43,7 @@ class HParams:
 
     @classmethod
     def from_section(cls, s, base_seed: int, fusion: str | None = None) -> "HParams":
-        """From a task's validated section (empathic.schema.Training); `base_seed`: base.seed,
+        """From a task's validated section (empathic.config.schema.Training); `base_seed`: base.seed,
         for `seed: null`; `fusion`: the encoder when the section's `fusion` is not one
         (decision fusion, or a network without one)."""
         seed = base_seed if s.seed is None else s.seed

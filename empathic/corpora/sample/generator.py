@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ... import params as P
+from ...config import params as P
 from ...errors import ParamError
-from ...parallel import pmap
+from ...execution import ProcessExecutor
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
                        draw_styles, draw_turns, empathy_matrix)
@@ -268,8 +268,8 @@ def generate(root: Path, cfg: dict, workers: int = 1, progress: bool = False) ->
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     specs = plan(c)
-    results = pmap(render_dialog, [(c, s, str(root)) for s in specs], workers,
-                   desc="sample dialogues", progress=progress, unit="dialog")
+    results = ProcessExecutor(workers).map(render_dialog, [(c, s, str(root)) for s in specs],
+                                           desc="sample dialogues", progress=progress, unit="dialog")
     rows = [r for res in results for r in res["rows"]]
     L.write_truth(root / "sample_truth.csv", rows)
     return dict(sessions=c.sessions, dialogues=len(specs), utterances=len(rows),

@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ... import params as P
+from ...config import params as P
 from ...errors import ParamError
-from ...parallel import pmap
+from ...execution import ProcessExecutor
 from .iemocap_layout import write_wav
 from .kemdy_signals import VA, lacks_eda, signals, write_signals19, write_signals20
 from .speech import SAMPLE_RATE, Prosody, Voice, synthesize
@@ -327,8 +327,9 @@ def generate_kemdy(out_dir: Path, layout: str, cfg: dict, workers: int = 1,
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     dialogs = plan(c)
-    results = pmap(render_dialog, [(c, d, str(root)) for d in dialogs], workers,
-                   desc=f"sample {layout} dialogues", progress=progress, unit="dialog")
+    results = ProcessExecutor(workers).map(render_dialog, [(c, d, str(root)) for d in dialogs],
+                                           desc=f"sample {layout} dialogues", progress=progress,
+                                           unit="dialog")
     quirks = []
     for s in range(1, c.sessions + 1):
         quirks += write_session(root, c, s, [(d, r) for d, r in zip(dialogs, results)

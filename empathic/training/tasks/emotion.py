@@ -27,7 +27,7 @@ import copy
 import numpy as np
 import torch
 
-from ... import params as P
+from ...config import params as P
 from ...errors import ParamError
 from ...fusion import (Predictions, Stacking, fit_vote_weights, hard_vote, out_of_fold, soft_vote,
                        weighted_soft_vote)

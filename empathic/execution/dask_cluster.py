@@ -1,4 +1,4 @@
-"""The Dask side of the executor seam (see empathic/executor.py for the API and the params).
+"""The Dask side of the executor seam (see empathic/execution/__init__.py for the API and the params).
 
 The client starts or reaches the cluster, checks every worker (same code, paths visible) and
 maps batches of items as tasks; on the workers, `_run_batch` runs an initializer once per
@@ -14,8 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
-from .errors import EmpathicError
-from .executor_base import Executor, _bar
+from ..errors import EmpathicError
+from .base import Executor, _bar
 
 
 _READY: dict[str, str] = {}          # initializer name -> token of the args it last ran with
@@ -73,7 +73,7 @@ def _first_line(e: BaseException) -> str:
 def code_version() -> str:
     """A hash of this package's source files: client and workers must run the same code."""
     h = hashlib.sha256()
-    base = Path(__file__).resolve().parent
+    base = Path(__file__).resolve().parents[1]      # the whole empathic package
     for f in sorted(base.rglob("*.py")):
         h.update(str(f.relative_to(base)).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:16]

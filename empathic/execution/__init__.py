@@ -1,6 +1,6 @@
 """One executor seam for every parallel loop: a local process pool or a Dask cluster.
 
-    from empathic.executor import from_params
+    from empathic.execution import from_params
     with from_params(prm, "features", paths={"data.root": root}) as ex:
         out = ex.map(fn, items, desc="face", unit="video", initializer=init, initargs=(cfg,))
 
@@ -29,7 +29,7 @@ this machine; ``tcp://host:8786``: a running scheduler), ``n_workers`` (local cl
 ``<section>.workers``), ``timeout_s`` (to reach the scheduler), ``retries`` (a task whose worker
 died or that raised is run again), ``resources`` (what each local-cluster worker announces).
 
-On Dask (``empathic/dask_executor.py``): one thread per worker (workers hold one model each);
+On Dask (``empathic/execution/dask_cluster.py``): one thread per worker (workers hold one model each);
 before mapping, every worker and the scheduler (which unpickles task graphs) are checked to run
 this repository's code, and every worker to see each path in ``paths`` (an error names the
 path, the param and the worker); the progress bar follows
@@ -47,8 +47,8 @@ import sys
 from typing import Callable
 
 
-from . import params as P
-from .executor_base import Executor, _bar
+from ..config import params as P
+from .base import Executor, _bar
 
 KINDS = ("processes", "dask")
 SECTIONS = ("features", "training")
@@ -61,7 +61,7 @@ def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Execu
     """
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {SECTIONS}, not {section!r}")
-    from .params_check import check
+    from ..config.check import check
     own = {k: v for k, v in (P.get(prm, section, {}) or {}).items() if k in ("executor", "workers")}
     check({section: own, **({"dask": prm["dask"]} if "dask" in prm else {})}, P.PARAMS_FILE)
     kind = P.get(prm, f"{section}.executor", "processes")   # the schema's choices and ranges
@@ -69,7 +69,7 @@ def from_params(prm: dict, section: str, *, paths: dict | None = None) -> "Execu
     if kind == "processes":
         return ProcessExecutor(workers)
     d = P.section(prm, "dask")
-    from .dask_executor import DaskExecutor
+    from .dask_cluster import DaskExecutor
     return DaskExecutor(address=d.address, n_workers=d.n_workers or workers,
                         timeout_s=float(d.timeout_s), retries=d.retries,
                         resources={str(k): v for k, v in d.resources.items()},

@@ -1,7 +1,7 @@
-"""The executor interface every parallel loop uses (empathic.executor opens one from params).
+"""The executor interface every parallel loop uses (empathic.execution opens one from params).
 
 `Executor.map` returns ``[fn(x) for x in items]`` in input order; the local pool
-(empathic.executor.ProcessExecutor) and the Dask cluster (empathic.dask_executor.DaskExecutor)
+(empathic.execution.ProcessExecutor) and the Dask cluster (empathic.execution.dask_cluster.DaskExecutor)
 implement it.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .errors import ParamError
+from ..errors import ParamError
 
 PARAMS_FILE = os.environ.get("EMPATHIC_PARAMS", "params.yaml")
 
@@ -18,7 +18,7 @@ def load(path: str | os.PathLike | None = None, complete: bool = False) -> dict:
     """Load and check the params file (default: ./params.yaml, or $EMPATHIC_PARAMS).
 
     Every key in it must be one the schema knows, with a value of the right type and range
-    (empathic.schema); `complete` also requires every key the schema requires.
+    (empathic.config.schema); `complete` also requires every key the schema requires.
     """
     p = Path(path or PARAMS_FILE)
     if not p.is_file():
@@ -30,7 +30,7 @@ def load(path: str | os.PathLike | None = None, complete: bool = False) -> dict:
         raise ParamError(f"{p}: not valid YAML: {e}".replace("\n", " ")) from None
     if not isinstance(data, dict):
         raise ParamError(f"{p}: top level must be a mapping")
-    from .params_check import check      # pydantic loads in ~0.1 s: only when params are read
+    from .check import check      # pydantic loads in ~0.1 s: only when params are read
     check(data, source=str(p), complete=complete)
     return data
 
@@ -40,7 +40,7 @@ def section(params: dict, dotted: str, model=None):
     "tasks.response").hidden``): every key required, every range and rule between keys checked
     once, there (a ParamError naming the dotted key otherwise). `model` validates a section the
     schema has no field for (a task module's own params model)."""
-    from .params_check import section as typed
+    from .check import section as typed
     return typed(params, dotted, PARAMS_FILE, model)
 
 

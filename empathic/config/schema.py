@@ -3,11 +3,11 @@
 params.yaml holds the values; this module only says which keys exist and what they may hold,
 so a mistyped key (``tasks.emotion.epoch``) is an error naming the closest valid key instead of
 being ignored while the code runs on something else. Ranges, choices and the rules between keys
-(validators) are written here only: code reads a section through `empathic.params.section`,
+(validators) are written here only: code reads a section through `empathic.config.params.section`,
 which returns this module's validated, frozen model of it, and checks nothing again.
 
-`empathic.params_check.check(data)` validates a params mapping against `Params` (every stage
-does on load, through `empathic.params.load`).
+`empathic.config.check.check(data)` validates a params mapping against `Params` (every stage
+does on load, through `empathic.config.params.load`).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class Section(BaseModel):
 
 class OpenSection(Section):
     """A section that also holds keys named by a registry (`extra_keys`), each validated where
-    it is read (empathic.params_check rejects any other key by name)."""
+    it is read (empathic.config.check rejects any other key by name)."""
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
 
     @classmethod
@@ -47,7 +47,7 @@ def task_modules() -> list[str]:
     """The task modules of empathic/training/tasks, by name (listed, not imported)."""
     import pkgutil
     from pathlib import Path
-    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent / "training"
+    return sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parents[1] / "training"
                                                              / "tasks")]))
 
 

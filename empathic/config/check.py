@@ -1,4 +1,4 @@
-"""Checking params against the schema (empathic.schema), with errors a user can act on.
+"""Checking params against the schema (empathic.config.schema), with errors a user can act on.
 
 ``check(data)`` raises ParamError (one line) on the first problem: an unknown key (naming the
 closest valid key), a wrong type or a value out of range (naming the dotted key). With
@@ -18,7 +18,7 @@ from typing import Annotated, Union
 
 from pydantic import BaseModel, ValidationError, create_model
 
-from .errors import ParamError
+from ..errors import ParamError
 from .schema import OpenSection, Params, Section
 
 
