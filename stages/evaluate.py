@@ -19,7 +19,7 @@ from pathlib import Path
 from empathic import cli
 from empathic.config import params as P
 from empathic.scoring import report
-from empathic.training import evaluate, runner
+from empathic.training import evaluate
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import load_task
 from stages.train import parser
@@ -32,15 +32,14 @@ def main(argv=None) -> int:
     tables, bank = Tables.load(a.pairs), FeatureBank(a.features)
     reason = task.skip_reason(bank)
     if reason:
-        runner.write_skipped(task, reason, tables.folds.get("protocol", "unknown"),
-                           metrics_path=metrics / f"{a.task}.json",
-                           figures_dir=metrics / a.task / "figures")
+        evaluate.write_skipped(task, reason, tables.folds.get("protocol", "unknown"),
+                               metrics / f"{a.task}.json", metrics / a.task / "figures")
         return 0
     head = metrics / f"{a.task}.json"
     doc = evaluate.evaluate(task, tables, bank, Path(a.models) / a.task, head,
                             metrics / a.task / "figures")
     m = doc["models"][doc["best"]]
-    shown = list(task.comparisons) or list(m)[:4]
+    shown = list(doc["pooled"].get(doc["best"], {})) or list(m)[:4]   # the compared metrics
     print(f"{a.task}: {doc['n_test']} test rows, {len(doc['folds'])} folds x "
           f"{len(doc['seeds'])} seeds -> {report.paths(head)[1]}; best {doc['best']}: "
           + ", ".join(f"{k} {m[k]['mean']:.4f}" for k in shown if k in m))

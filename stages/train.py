@@ -19,7 +19,7 @@ from pathlib import Path
 from empathic import cli
 from empathic.config import params as P
 from empathic.atomic import recover
-from empathic.training import runner
+from empathic.training import protocol, runner
 from empathic.training.data import FeatureBank, Tables
 from empathic.training.task import available, load_task
 
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         print(line)
     reason = task.skip_reason(bank)
     if reason:
-        runner.write_skipped(task, reason, tables.folds.get("protocol", "unknown"), models, live)
+        protocol.write_skipped(task, reason, tables.folds.get("protocol", "unknown"), models, live)
         return 0
     runner.train(task, tables, bank, models, live, progress=not a.no_progress)
     return 0

@@ -198,7 +198,9 @@ def test_dimensional_leaves_out_a_dimension_the_corpus_lacks(corpus, tmp_path):
     tables.utterances["dominance"] = np.nan
     task = load_task("dimensional", prm)
     rows = task.assemble(tables, FeatureBank(corpus / "features"))
-    assert task.dims == ["valence", "arousal"] and rows.Y["vad"].shape[1] == 2
+    assert rows.y_names["vad"] == ["valence", "arousal"] and rows.Y["vad"].shape[1] == 2
+    assert task.comparisons_of(rows) == {"ccc_valence": True, "ccc_arousal": True}
+    assert task.dims == ["valence", "arousal", "dominance"]       # assembling changed nothing
     assert len(rows) == len(tables.utterances)
 
 

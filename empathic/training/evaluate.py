@@ -25,7 +25,7 @@ from ..errors import EmpathicError
 from ..scoring import compare, report
 from . import checkpoint
 from .data import FeatureBank, Rows, Tables, concat_rows, fold_masks
-from .runner import prepare, refit_enabled, rows_info, too_small, unit_dir
+from .protocol import prepare, refit_enabled, rows_info, too_small, unit_dir
 from .task import FoldResult, Task
 
 AGGREGATION = ("mean/std: over every fold and seed; per_fold: mean over seeds; per_seed: mean "
@@ -155,7 +155,7 @@ def pooled_figures(task: Task, truth: Rows, pooled: dict) -> dict:
     out = {}
     for name, by_seed in pooled.items():
         out[name] = {}
-        for metric in task.comparisons:
+        for metric in task.comparisons_of(truth):
             rows, stat = _row_tuples(task, metric, truth, by_seed)
             out[name][metric] = round(float(np.mean([stat(*r) for r in rows])), 6)
     return out
@@ -168,10 +168,11 @@ def comparisons(task: Task, truth: Rows, pooled: dict, best: str, best_single: s
     groups = truth.extra.get("dialog_key", truth.groups)
     out = {}
     for other in others:
-        for metric, higher in task.comparisons.items():
+        for metric, higher in task.comparisons_of(truth).items():
             a, stat = _row_tuples(task, metric, truth, pooled[best])
             b, _ = _row_tuples(task, metric, truth, pooled[other])
-            key = f"{best} vs {other}" + (f" ({metric})" if len(task.comparisons) > 1 else "")
+            key = f"{best} vs {other}" + (f" ({metric})" if len(task.comparisons_of(truth)) > 1
+                                          else "")
             c = compare.paired(stat, a, b, groups, higher)
             if too_small:
                 c.update(better=False, withheld="below the minimum data (see warnings)")
@@ -179,3 +180,15 @@ def comparisons(task: Task, truth: Rows, pooled: dict, best: str, best_single: s
                         "resampled": "dialogues" if "dialog_key" in truth.extra else "sessions",
                         "rows": "pooled test rows of all folds"}
     return out
+
+
+def write_skipped(task: Task, reason: str, protocol: str, metrics_path: Path,
+                  figures_dir: Path) -> None:
+    """The evaluation outputs of a task skipped on this corpus: the metrics report
+    ({"protocol", "skipped"}; the headline says {"skipped": true}) and an empty figures folder."""
+    import shutil
+
+    shutil.rmtree(figures_dir, ignore_errors=True)
+    figures_dir.mkdir(parents=True)
+    report.write(task.name, metrics_path, {"protocol": protocol, "skipped": reason})
+    print(f"{task.name}: skipped ({reason})")

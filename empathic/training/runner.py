@@ -12,56 +12,19 @@ are never touched here (empathic.training.evaluate scores them).
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..config import params as P
-from ..atomic import atomic_path, replace_together
+from ..atomic import replace_together
 from ..errors import EmpathicError
-from ..folds import select_folds, size_warnings
 from . import checkpoint
 from .batching import GraphSplit, RowSplit
 from .data import FeatureBank, Rows, Tables, apply_scalers, fit_scalers, fold_masks
-from .task import ModelSpec, Task
+from .protocol import prepare, refit_enabled, rows_info, unit_dir
+from .task import EnsembleFold, ModelSpec, Task
 from .trainer import Trainer, pick_device, seed_everything, small_cpu_threads
-
-
-def prepare(task: Task, tables: Tables, bank: FeatureBank) -> tuple[Rows, list[dict]]:
-    """The task's rows and the folds `split.folds` selects; prints what was dropped."""
-    reason = task.skip_reason(bank)
-    if reason:
-        raise EmpathicError(f"{task.name}: cannot run on this corpus: {reason}")
-    rows = task.assemble(tables, bank)
-    if not len(rows):
-        raise EmpathicError(f"{task.name}: no usable rows (dropped: {rows.dropped})")
-    drops = ", ".join(f"{k}: {v}" for k, v in rows.dropped.items()) or "none"
-    print(f"{task.name}: {len(rows)} of {rows.n_candidates} rows usable; dropped {drops}")
-    folds = select_folds(tables.folds, P.get(task.prm, "split.folds"))
-    for w in too_small(rows, folds):
-        print(f"warning: {task.name}: too little data for the protocol: {w}; figures are "
-              "unreliable and no comparison is claimed", file=sys.stderr)
-    return rows, folds
-
-
-def too_small(rows: Rows, folds: list[dict]) -> list[str]:
-    """The minimum-data warnings (empathic.folds.size_warnings) of these rows and folds."""
-    return size_warnings(rows.groups, rows.extra.get("dialog_key", rows.groups), folds)
-
-
-def rows_info(rows: Rows) -> dict:
-    return {"candidates": int(rows.n_candidates), "used": len(rows),
-            "dropped": {k: int(v) for k, v in rows.dropped.items()}}
-
-
-def refit_enabled(task: Task) -> bool:
-    return bool(P.get(task.prm, "split.refit"))
-
-
-def unit_dir(fold: dict, seed: int) -> str:
-    return f"{fold['name']}/s{seed}"
 
 
 @dataclass
@@ -132,6 +95,26 @@ class Unit:
     def predictor(self, name: str) -> checkpoint.Predictor:
         return checkpoint.from_bytes(self.fitted[name].data, self.task.hp.device)
 
+    def ensemble_fold(self) -> EnsembleFold:
+        """What the task's decision fusion sees of this unit (the members are fitted)."""
+        names = self.task.ensemble_members()
+        specs = {s.name: s for s in self.task.models(self.rows)}
+        val_outputs = {}
+        for n in names:
+            model = self.predictor(n)
+            val_outputs[n] = model.predict({m: self.val.X[m] for m in model.inputs})
+
+        def refit(name: str, train: Rows, rows: Rows) -> dict:
+            """Member `name` retrained on `train` for its selected epoch count; its outputs
+            on `rows`."""
+            ep = self.fitted[name].best_epoch
+            f, _ = self.fit(specs[name], train, train, f"oof/{name}", epochs=ep, patience=ep + 1)
+            return self.split(specs[name], rows, f.xs, {}).outputs(f.net)
+
+        return EnsembleFold(seed=self.seed, test_sessions=tuple(self.fold["test"]), val=self.val,
+                            val_outputs=val_outputs, pool=self.rows.take(~self.masks[2]),
+                            refit=refit)
+
     def run(self) -> UnitResult:
         out, tr, va = UnitResult(), self.masks[0], self.masks[1]
         refit = refit_enabled(self.task)
@@ -151,7 +134,8 @@ class Unit:
             self.fitted[spec.name] = f
             out.files[f"{spec.name}.pt"] = f.data
             out.summary[spec.name] = info
-        state = self.task.fit_ensembles(self)
+        state = self.task.fit_ensembles(self.ensemble_fold()) \
+            if self.task.ensemble_members() else None
         if state is not None:
             out.files["ensembles.json"] = (json.dumps(state, indent=2) + "\n").encode()
         return out
@@ -238,27 +222,3 @@ def _figures_from_curves(live_dir: Path, curves: dict[str, list], task: str) -> 
     out = live_dir / "plots" / "metrics"
     out.mkdir(parents=True, exist_ok=True)
     curves_png(out / "learning_curves.png", curves, f"{task}: learning curves (first seed)")
-
-
-def write_skipped(task: Task, reason: str, protocol: str, models_dir: Path | None = None,
-                  live_dir: Path | None = None, metrics_path: Path | None = None,
-                  figures_dir: Path | None = None) -> None:
-    """The outputs of a task skipped on this corpus: models_dir/summary.json and the metrics
-    report ({"protocol", "skipped"}) name the reason (the headline says {"skipped": true});
-    plot folders exist, empty."""
-    import shutil
-
-    from ..atomic import write_json
-    doc = {"protocol": protocol, "skipped": reason}
-    if models_dir is not None:
-        with atomic_path(models_dir) as tmp:
-            tmp.mkdir()
-            write_json(tmp / "summary.json", {"task": task.name, **doc})
-    for d in (live_dir and live_dir / "plots" / "metrics", figures_dir):
-        if d is not None:
-            shutil.rmtree(d, ignore_errors=True)
-            d.mkdir(parents=True)
-    if metrics_path is not None:
-        from ..scoring import report
-        report.write(task.name, metrics_path, doc)
-    print(f"{task.name}: skipped ({reason})")

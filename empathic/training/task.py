@@ -10,13 +10,17 @@ A task (one module in empathic/training/tasks/<name>.py exposing `TASK`, a `Task
 - `objective(train) -> loss(outputs, targets)`: the loss for one fold's training rows;
 - `predictions(outputs)`: network outputs in prediction units (class probabilities, values);
 - `score(truth, pred, ref) -> {metric: value}` and `baselines(train, test, ref)`;
-- `comparisons`: {metric: higher_is_better} for the paired intervals, `row_stat(metric)`;
+- `comparisons`: {metric: higher_is_better} for the paired intervals (`comparisons_of(rows)`
+  when they follow the rows, e.g. the dimensions a corpus has), `row_stat(metric)`;
 - `selection`: the validation metric that picks `best` (ties: validation loss, then order);
-- optionally `fit_ensembles` / `apply_ensembles` (decision fusion over its models), `figures`
-  and `report_extra`.
+- optionally decision fusion: `ensemble_members()`, `fit_ensembles(EnsembleFold)` (the members'
+  validation outputs, labels and out-of-fold refits, never the runner) and `apply_ensembles`;
+  `figures` and `report_extra`.
 
-The runner owns folds, seeds, scalers, the one Trainer, checkpoints, curves, evaluation,
-selection on validation, comparisons and the metrics JSON. Adding a task is adding a module.
+Assembling rows never changes the task: what depends on the corpus is read from the rows. The
+runner owns folds, seeds, scalers, the one Trainer, checkpoints, curves, evaluation, selection
+on validation, comparisons and the metrics JSON (`protocol.py`: what training and evaluation
+share). Adding a task is adding a module and its params section.
 """
 from __future__ import annotations
 
@@ -66,6 +70,21 @@ class FoldResult:
     seed: int
     test: Rows
     pred: dict[str, dict[str, np.ndarray]]   # model or baseline name -> predictions
+
+
+@dataclass(frozen=True)
+class EnsembleFold:
+    """What decision fusion sees of one fold and seed (never the runner itself): the members'
+    outputs on the validation rows (`val_outputs[member][target]`), those rows (labels in
+    `val.Y`), the fold's non-test rows (`pool`, grouped by session) and `refit(member, train,
+    rows)`: that member retrained on `train` for its selected epoch count, its outputs on `rows`
+    (out-of-fold predictions for stacking)."""
+    seed: int
+    test_sessions: tuple
+    val: Rows
+    val_outputs: dict
+    pool: Rows
+    refit: Callable
 
 
 class Task:
@@ -158,6 +177,10 @@ class Task:
     def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
         return float(self.score(truth, pred, None)[self.selection[0]])
 
+    def comparisons_of(self, rows: Rows) -> dict[str, bool]:
+        """{metric: higher is better} of the paired comparisons on these rows (`comparisons`)."""
+        return dict(self.comparisons)
+
     def extra_comparisons(self, best: str, names: list[str]) -> list[tuple[str, str]]:
         """More (model, other) pairs to compare beyond best vs baselines / best single."""
         return []
@@ -166,7 +189,11 @@ class Task:
         """False for entries whose validation predictions are in-sample (fitted there)."""
         return True
 
-    def fit_ensembles(self, ctx) -> dict | None:
+    def ensemble_members(self) -> list[str]:
+        """The models decision fusion combines ([]: the task has no ensembles)."""
+        return []
+
+    def fit_ensembles(self, fold: "EnsembleFold") -> dict | None:
         """State of the decision-fusion ensembles of one fold and seed (JSON-able), or None."""
         return None
 

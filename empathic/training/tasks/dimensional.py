@@ -44,9 +44,8 @@ class DimensionalTask(Task):
 
     def __init__(self, prm: dict):
         super().__init__(prm)
-        self.dims = list(self.p.dims)
+        self.dims = list(self.p.dims)        # as asked; rows name those the corpus has
         self.loss_kind = self.p.loss
-        self.comparisons = {f"ccc_{d}": True for d in self.dims}
 
     def models(self, rows: Rows) -> list[ModelSpec]:
         return [ModelSpec("early_fusion", tuple(self.inputs))]   # the name emotion.json uses
@@ -59,36 +58,38 @@ class DimensionalTask(Task):
         lacking = [d for d in self.dims if d not in have]
         if lacking:
             print(f"{self.name}: the corpus has no {', '.join(lacking)}; left out")
-        self.dims = have
-        self.comparisons = {f"ccc_{d}": True for d in self.dims}
-        y = utts[self.dims].to_numpy(dtype=np.float32)
+        y = utts[have].to_numpy(dtype=np.float32)
         X, names, checks = utterance_inputs(utts, bank, self.inputs)
-        checks = [(f"{d} missing", np.isfinite(y[:, j])) for j, d in enumerate(self.dims)] + checks
+        checks = [(f"{d} missing", np.isfinite(y[:, j])) for j, d in enumerate(have)] + checks
         keep, dropped = keep_ok(checks, len(utts))
         impro = improvised_mask(utts)
         rows = Rows(utts["utt_id"].astype(str).to_numpy(), utts["session"].astype(str).to_numpy(),
-                    X, {TARGET: y}, names, {TARGET: list(self.dims)},
+                    X, {TARGET: y}, names, {TARGET: list(have)},
                     {"dialog_key": dialog_key(utts), **({} if impro is None else {"impro": impro})},
                     dropped, len(utts))
         return keep_improvised_flag(rows.take(keep))
+
+    def comparisons_of(self, rows: Rows) -> dict[str, bool]:
+        return {f"ccc_{d}": True for d in rows.y_names[TARGET]}
 
     def objective(self, train: Rows):
         return _ccc_objective if self.loss_kind == "ccc" else _mse_objective
 
     def score(self, truth: Rows, pred: dict[str, np.ndarray], ref=None) -> dict[str, float]:
-        t, p = truth.Y[TARGET], pred[TARGET]
-        s = dim.score(t, p, self.dims)
+        t, p, dims = truth.Y[TARGET], pred[TARGET], truth.y_names[TARGET]
+        s = dim.score(t, p, dims)
         m = truth.extra.get("impro")
         if m is not None and m.any():
-            s.update({f"impro_{k}": v for k, v in dim.score(t[m], p[m], self.dims).items()})
+            s.update({f"impro_{k}": v for k, v in dim.score(t[m], p[m], dims).items()})
         return s
 
     def selection_value(self, truth: Rows, pred: dict[str, np.ndarray]) -> float:
-        s = dim.score(truth.Y[TARGET], pred[TARGET], self.dims)
-        return float(np.mean([s[f"ccc_{d}"] for d in self.dims]))
+        dims = truth.y_names[TARGET]
+        s = dim.score(truth.Y[TARGET], pred[TARGET], dims)
+        return float(np.mean([s[f"ccc_{d}"] for d in dims]))
 
     def row_stat(self, metric: str, truth: Rows, pred: dict[str, np.ndarray]):
-        j = self.dims.index(metric.removeprefix("ccc_"))
+        j = truth.y_names[TARGET].index(metric.removeprefix("ccc_"))
         return (truth.Y[TARGET][:, j].astype(np.float64),
                 np.asarray(pred[TARGET])[:, j].astype(np.float64)), dim.ccc
 
@@ -103,9 +104,9 @@ class DimensionalTask(Task):
 
         t = np.concatenate([r.test.Y[TARGET] for r in results])
         p = np.concatenate([r.pred[best][TARGET] for r in results])
-        fig, axes = plt.subplots(1, len(self.dims), figsize=(3.2 * len(self.dims), 3.2),
-                                 squeeze=False)
-        for j, (ax, d) in enumerate(zip(axes[0], self.dims)):
+        dims = results[0].test.y_names[TARGET]
+        fig, axes = plt.subplots(1, len(dims), figsize=(3.2 * len(dims), 3.2), squeeze=False)
+        for j, (ax, d) in enumerate(zip(axes[0], dims)):
             ax.scatter(t[:, j], p[:, j], s=6, alpha=0.5)
             ax.plot([1, 5], [1, 5], color="grey", lw=0.8)
             ax.set_xlim(0.8, 5.2)

@@ -34,7 +34,7 @@ from ...fusion import (Predictions, Stacking, fit_vote_weights, hard_vote, out_o
 from ...nets.fusion import FusionNet
 from ..classify import TARGET, ClassificationTask
 from ..data import FeatureBank, Rows, Tables, keep_ok
-from ..task import ModelSpec
+from ..task import EnsembleFold, ModelSpec
 from ..utterances import (dialog_key, improvised_mask, keep_improvised_flag, one_hot, softmax,
                           utterance_inputs)
 
@@ -143,42 +143,34 @@ class EmotionTask(ClassificationTask):
     def member_names(self) -> list[str]:
         return [entry_name(n) for n in self.members]
 
-    def fit_ensembles(self, unit) -> dict | None:
+    def ensemble_members(self) -> list[str]:
+        return self.member_names() if self.decision else []
+
+    def fit_ensembles(self, fold: EnsembleFold) -> dict | None:
         """Vote weights on the validation sessions; the stacking meta-learner out of fold."""
-        if not self.decision:
-            return None
         names = self.member_names()
         state: dict = {"members": names}
         if "weighted" in self.decision:
-            val = np.stack([self._probs(unit.predictor(n), unit.val) for n in names])
+            val = np.stack([softmax(fold.val_outputs[n][TARGET]) for n in names])
             state["weights"] = [round(float(x), 6)
-                                for x in fit_vote_weights(val, unit.val.Y[TARGET])]
+                                for x in fit_vote_weights(val, fold.val.Y[TARGET])]
         if "stacking" in self.decision:
-            state["stacking"] = self._stacking(unit, names)
+            state["stacking"] = self._stacking(fold, names)
         return state
 
     @staticmethod
-    def _probs(model, rows: Rows) -> np.ndarray:
-        return softmax(model.predict({m: rows.X[m] for m in model.inputs})[TARGET])
-
-    def _stacking(self, unit, names: list[str]) -> dict:
+    def _stacking(fold: EnsembleFold, names: list[str]) -> dict:
         """Each non-test session predicted by members retrained on the other non-test sessions
         for the member's selected epoch count (the held-out session steers nothing)."""
-        _, va, te = unit.masks
-        pool = unit.rows.take(~te)
-        specs = {s.name: s for s in self.models(unit.rows)}
+        pool = fold.pool
 
         def fit_predict(train_idx, pred_idx):
             a, b = pool.take(train_idx), pool.take(pred_idx)
-            out = []
-            for n in names:
-                ep = unit.fitted[n].best_epoch
-                f, _ = unit.fit(specs[n], a, a, f"oof/{n}", epochs=ep, patience=ep + 1)
-                out.append(softmax(unit.split(specs[n], b, f.xs, {}).outputs(f.net)[TARGET]))
-            return np.stack(out)
+            return np.stack([softmax(fold.refit(n, a, b)[TARGET]) for n in names])
 
         oof, order = out_of_fold(names, pool.groups, fit_predict)
-        return Stacking(seed=unit.seed).fit(oof, pool.Y[TARGET][order], unit.fold["test"]).state()
+        return Stacking(seed=fold.seed).fit(oof, pool.Y[TARGET][order],
+                                            list(fold.test_sessions)).state()
 
     def apply_ensembles(self, state: dict, members: dict, test: Rows, fold: dict) -> dict:
         names = self.member_names()
