@@ -75,9 +75,10 @@ def main(argv=None) -> int:
     prm = P.load()
     section = P.get(prm, f"features.{a.name}")
     workers = P.workers(prm)
-    own = f"features.{a.name}.max_failed_fraction"      # overrides the shared threshold
-    param = own if P.get(prm, own, None) is not None else "features.max_failed_fraction"
-    max_failed = P.number(prm, param, lo=0, hi=1)
+    own = P.section(prm, f"features.{a.name}").max_failed_fraction   # overrides the shared one
+    param = (f"features.{a.name}.max_failed_fraction" if own is not None
+             else "features.max_failed_fraction")
+    max_failed = own if own is not None else P.get(prm, param)   # its range: checked on load
     root = Path(P.get(prm, "data.root"))
     utts = load_utterances(a.utterances)
 

@@ -67,9 +67,10 @@ def _dotted(data, loc: tuple) -> str:
         elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
             parts.append(f"[{part}]")
             cur = cur[part]
-        elif len(parts) == len(loc) - 1 or not isinstance(cur, (dict, list)):
+        elif isinstance(cur, dict) and len(parts) == len(loc) - 1:
             if isinstance(part, str) and not (part[:1].isupper() or "[" in part):
                 parts.append(part)          # a missing key: name it
+        # past a value (not a mapping) a part is a union member's tag ('int', 'constrained-int')
     return ".".join(parts).replace(".[", "[")
 
 

@@ -57,6 +57,8 @@ def get(params: dict, dotted: str, default: Any = _MISSING) -> Any:
     return cur
 
 
+# choice and number: range checks at the read site, left only for the sample generator
+# (empathic/corpora/sample/) until it reads its typed section; new code reads `section`.
 def choice(params: dict, dotted: str, allowed: Iterable[str], default: Any = _MISSING) -> str:
     v = get(params, dotted, default)
     allowed = list(allowed)
@@ -77,16 +79,6 @@ def number(params: dict, dotted: str, default: Any = _MISSING, *, lo: float | No
     if hi is not None and v > hi:
         raise ParamError(f"param '{dotted}' is {v!r}; must be <= {hi}")
     return int(v) if integer else v
-
-
-def subset(params: dict, dotted: str, allowed: Iterable[str], default: Any = _MISSING) -> list[str]:
-    v = get(params, dotted, default)
-    if isinstance(v, str):
-        v = [v]
-    allowed = list(allowed)
-    if not isinstance(v, list) or not v or any(x not in allowed for x in v):
-        raise ParamError(f"param '{dotted}' is {v!r}; expected a non-empty list from {allowed}")
-    return list(v)
 
 
 def workers(params: dict, dotted: str = "features.workers") -> int:

@@ -109,7 +109,7 @@ class Extractor(Section):
 
 
 class Text(Extractor):
-    model: str
+    model: Annotated[str, Field(pattern=r"\S")]     # auto, a model name, a local dir or a hub id
     batch_size: PosInt
 
 
@@ -142,14 +142,15 @@ class Face(Extractor):
 
 class Physio(Extractor):
     signals: Annotated[list[Literal["eda", "temp", "hr"]], Field(min_length=1)]
-    rate: Annotated[float, Field(ge=0.1, le=1000)]
+    rate: Annotated[Union[int, float], Field(ge=0.1, le=1000)]   # an int stays one (frame_rate)
     eda_peak_prominence: Annotated[float, Field(ge=0)]
     min_samples: Annotated[int, Field(ge=2, strict=True)]
     min_ibis: Annotated[int, Field(ge=2, strict=True)]
 
 
 class Ssl(Extractor):
-    model: Optional[str]             # null: not configured (the modality is all failed)
+    # null (or ""): not configured (the modality is all failed); else a local dir or a hub id
+    model: Optional[Annotated[str, Field(pattern=r"^$|\S")]]
     layers: Union[Literal["all"], NonNegInt]
     frame_rate: Annotated[float, Field(ge=0.1, le=100)]
     chunk_s: Annotated[float, Field(ge=1, le=600)]

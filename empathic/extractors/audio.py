@@ -197,12 +197,9 @@ FEATURE_SETS = ("eGeMAPSv02", "eGeMAPSv01b", "GeMAPSv01b", "ComParE_2016")  # LL
 
 
 def config_from(section: dict) -> Config:
-    """Validate the `features.audio` params section."""
-    prm = {"features": {"audio": section}}
-    return Config(
-        feature_set=P.choice(prm, "features.audio.feature_set", FEATURE_SETS),
-        sample_rate=P.number(prm, "features.audio.sample_rate", lo=8000, hi=48000, integer=True),
-        n_mels=P.number(prm, "features.audio.n_mels", lo=1, hi=256, integer=True))
+    """From the `features.audio` section, validated by the schema (its choices and ranges)."""
+    s = P.section({"features": {"audio": section or {}}}, "features.audio")
+    return Config(feature_set=s.feature_set, sample_rate=s.sample_rate, n_mels=s.n_mels)
 
 
 @register

@@ -43,7 +43,6 @@ from ..errors import EmpathicError
 from ..store import Features
 from . import Extractor, Result, register
 
-SIGNALS = ("eda", "temp", "hr")
 SOURCES = PHYSIO_SOURCES
 POOLED = {"eda": ["eda_level", "eda_slope", "eda_peaks_per_s"],
           "temp": ["temp_mean", "temp_slope"],
@@ -63,15 +62,11 @@ class Config:
 
 
 def config_from(section: dict) -> Config:
-    """Validate the `features.physio` params section."""
-    prm = {"features": {"physio": section}}
-    key = "features.physio."
-    return Config(
-        signals=tuple(P.subset(prm, key + "signals", SIGNALS)),
-        rate=P.number(prm, key + "rate", lo=0.1, hi=1000),
-        eda_peak_prominence=P.number(prm, key + "eda_peak_prominence", lo=0),
-        min_samples=P.number(prm, key + "min_samples", lo=2, integer=True),
-        min_ibis=P.number(prm, key + "min_ibis", lo=2, integer=True))
+    """From the `features.physio` section, validated by the schema (its choices and ranges)."""
+    s = P.section({"features": {"physio": section or {}}}, "features.physio")
+    return Config(signals=tuple(s.signals), rate=s.rate,
+                  eda_peak_prominence=s.eda_peak_prominence, min_samples=s.min_samples,
+                  min_ibis=s.min_ibis)
 
 
 class SegmentFailure(Exception):

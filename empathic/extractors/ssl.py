@@ -53,21 +53,14 @@ class Config:
 
 
 def config_from(section: dict) -> Config:
-    """Validate the `features.ssl` params section (model must be set)."""
-    prm = {"features": {"ssl": section}}
-    model = P.get(prm, "features.ssl.model")
-    if not isinstance(model, str) or not model.strip():
-        raise ParamError(f"param 'features.ssl.model' is {model!r}; expected a local model "
-                         f"directory or a hub id")
-    layers = P.get(prm, "features.ssl.layers")
-    if layers != "all" and (isinstance(layers, bool) or not isinstance(layers, int) or layers < 0):
-        raise ParamError(f"param 'features.ssl.layers' is {layers!r}; expected a layer number "
-                         f">= 0 or 'all'")
-    return Config(model=model, layers=layers,
-                  frame_rate=P.number(prm, "features.ssl.frame_rate", lo=0.1, hi=100),
-                  chunk_s=P.number(prm, "features.ssl.chunk_s", lo=1, hi=600),
-                  batch_size=P.number(prm, "features.ssl.batch_size", lo=1, integer=True),
-                  device=P.choice(prm, "features.ssl.device", ("auto", "cpu", "cuda")))
+    """From the `features.ssl` section, validated by the schema (its choices and ranges); the
+    model must be set (null or "" is not configured: `SslExtractor.unavailable`)."""
+    s = P.section({"features": {"ssl": section or {}}}, "features.ssl")
+    if not s.model:
+        raise ParamError("param 'features.ssl.model' is not set; expected a local model "
+                         "directory or a hub id")
+    return Config(model=s.model, layers=s.layers, frame_rate=s.frame_rate, chunk_s=s.chunk_s,
+                  batch_size=s.batch_size, device=s.device)
 
 
 def model_source(model: str) -> str:

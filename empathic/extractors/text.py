@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import params as P
-from ..errors import EmpathicError, ParamError
+from ..errors import EmpathicError
 from ..execution import Executor, ProcessExecutor, limit_threads
 from ..store import Features
 from . import Extractor, Result, e5, register
@@ -123,14 +123,9 @@ class Config:
 
 
 def config_from(section: dict) -> Config:
-    """Validate the `features.text` params section (errors name the param)."""
-    prm = {"features": {"text": section}}
-    model = P.get(prm, "features.text.model")
-    if not isinstance(model, str) or not model.strip():
-        raise ParamError(f"param 'features.text.model' is {model!r}; expected auto, a model name, "
-                         f"a local directory or a hub id")
-    return Config(model=model, batch_size=P.number(prm, "features.text.batch_size", lo=1,
-                                                   integer=True))
+    """From the `features.text` section, validated by the schema (errors name the param)."""
+    s = P.section({"features": {"text": section or {}}}, "features.text")
+    return Config(model=s.model, batch_size=s.batch_size)
 
 
 @register

@@ -139,7 +139,7 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     for line in trained_on(ms):
         log(line)
     segs = read_transcript(req.transcript) if req.transcript else None
-    sr = P.number(prm, "features.audio.sample_rate", lo=8000, hi=48000, integer=True)
+    sr = P.section(prm, "features.audio").sample_rate
     x = load_audio(req.video, req.audio, sr)
     if segs is None:
         segs = detect_speech(x, sr, req.vad)
