@@ -18,7 +18,7 @@ import pandas as pd
 from .corpora.iemocap import read_iemocap
 from .corpora.kemdy19 import read_kemdy19
 from .corpora.kemdy20 import read_kemdy20
-from .errors import CorpusError, ParamError
+from .errors import CorpusError
 from .tables import PAIR_COLUMNS, UTTERANCE_COLUMNS
 
 # Corpus readers by `data.corpus`: each takes the corpus root and returns a validated
@@ -66,9 +66,8 @@ def label_report(utts: pd.DataFrame, corpus: str) -> list[str]:
 
 
 def read_corpus(corpus: str, root: Path) -> pd.DataFrame:
-    """Read corpus `corpus` (a READERS key) at `root`; the table is validated."""
-    if corpus not in READERS:
-        raise ParamError(f"param 'data.corpus' is {corpus!r}; supported corpora: {sorted(READERS)}")
+    """Read corpus `corpus` (a READERS key: the schema's data.corpus) at `root`; the table is
+    validated."""
     return validate_utterances(READERS[corpus](Path(root)))
 
 
@@ -121,11 +120,8 @@ def extract_pairs(utts: pd.DataFrame, prompt_gender: str = "F", response_gender:
     For each turn by a speaker of `prompt_gender` ('F', 'M' or 'any'), the response is the
     first turn (in start, end, id order) in the same dialogue by another speaker of
     `response_gender` that starts after the prompt starts; kept when
-    response.start - prompt.end <= max_gap_s.
+    response.start - prompt.end <= max_gap_s. The genders are the schema's (GENDERS).
     """
-    for name, g in (("pairs.prompt_gender", prompt_gender), ("pairs.response_gender", response_gender)):
-        if g not in GENDERS:
-            raise ParamError(f"param '{name}' is {g!r}; expected one of {list(GENDERS)}")
     rows, n_prompts, no_resp, too_far = [], 0, 0, 0
     for _, d in utts.groupby(["session", "dialog"], sort=True):
         start, end = d["start"].to_numpy(float), d["end"].to_numpy(float)
