@@ -20,7 +20,7 @@ from empathic import cli
 from empathic.config import params as P
 from empathic.atomic import atomic_path
 from empathic.corpora.sample import generate, validate
-from empathic.corpora.sample.kemdy import generate_kemdy, validate_kemdy
+from empathic.corpora.sample.kemdy import generate_kemdy, kemdy_config
 from empathic.corpora import RELEASE_FOLDERS
 from empathic.errors import ParamError
 
@@ -56,8 +56,8 @@ def main(argv=None) -> int:
     if a.layout == "iemocap":
         validate(cfg)
     else:
-        kcfg = {"seed": cfg.get("seed", 7), **(cfg.get("kemdy") or {})}
-        validate_kemdy(a.layout, kcfg)
+        s = P.section(prm, "sample")
+        kcfg = kemdy_config(a.layout, s.seed, s.kemdy)
     out = Path(str(P.get(prm, "sample.out"))) / FOLDERS[a.layout]
     workers = P.workers({"w": a.workers}, "w") if a.workers is not None else P.workers(prm)
     t0 = time.perf_counter()
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
             s = generate(tmp, cfg, workers=workers, progress=not a.no_progress)
             extra = f", {s['video_seconds']} s video ({s['frames']} frames)"
         else:
-            s = generate_kemdy(tmp, a.layout, kcfg, workers=workers, progress=not a.no_progress)
+            s = generate_kemdy(tmp, kcfg, workers=workers, progress=not a.no_progress)
             extra = f"; quirks: {'; '.join(s['quirks']) or 'none'}"
         fixed_times(tmp)
     print(f"sample {a.layout}: {s['sessions']} sessions, {s['dialogues']} dialogues, "

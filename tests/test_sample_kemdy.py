@@ -9,11 +9,12 @@ import pytest
 
 from empathic.corpora.kemdy19 import read_kemdy19
 from empathic.corpora.kemdy20 import read_kemdy20
-from empathic.corpora.sample.kemdy import generate_kemdy
+from empathic.corpora.sample.kemdy import generate_kemdy, kemdy_config
 from empathic.extractors import physio
 from empathic.pairs import validate_utterances
 
-CFG = {"seed": 3, "sessions": 3, "dialogs_per_session": 1, "turns_per_dialog": 6, "overlap_rate": 0.3}
+CFG = {"sessions": 3, "dialogs_per_session": 1, "turns_per_dialog": 6, "overlap_rate": 0.3}
+SEED = 3
 READERS = {"kemdy19": read_kemdy19, "kemdy20": read_kemdy20}
 PHYSIO = {"signals": ["eda", "temp", "hr"], "rate": 4, "eda_peak_prominence": 0.01,
           "min_samples": 2, "min_ibis": 2}
@@ -24,7 +25,7 @@ def corpora(tmp_path_factory):
     out = {}
     for layout, read in READERS.items():
         root = tmp_path_factory.mktemp(layout)
-        summary = generate_kemdy(root, layout, CFG, workers=1)
+        summary = generate_kemdy(root, kemdy_config(layout, SEED, CFG), workers=1)
         out[layout] = root, summary, validate_utterances(read(root))
     return out
 
@@ -74,5 +75,11 @@ def _digest(root):
 
 def test_workers_do_not_change_the_files(corpora, tmp_path):
     root = corpora["kemdy20"][0]          # both layouts run the same process pool over dialogues
-    generate_kemdy(tmp_path / "w2", "kemdy20", CFG, workers=2)
+    generate_kemdy(tmp_path / "w2", kemdy_config("kemdy20", SEED, CFG), workers=2)
     assert _digest(tmp_path / "w2") == _digest(root)
+
+
+def test_a_bad_kemdy_sample_value_is_one_line_naming_the_schema_key():
+    from empathic.errors import ParamError
+    with pytest.raises(ParamError, match=r"sample\.kemdy\.sessions"):
+        kemdy_config("kemdy20", SEED, dict(CFG, sessions=2))      # the schema's ge=3

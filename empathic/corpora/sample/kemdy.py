@@ -1,6 +1,6 @@
 """Sample corpora in the KEMDy19 and KEMDy20 layouts: Korean speech, labels and biosignals.
 
-    generate_kemdy(Path("data/sample/KEMDy20"), "kemdy20", cfg, workers=2, progress=True)
+    generate_kemdy(Path("data/sample/KEMDy20"), kemdy_config("kemdy20", 7, section), workers=2)
 
 Each dialogue is two participants taking turns. Emotions (KEMDy's seven) follow an empathic
 link: each turn's emotion is drawn from `EMPATHY[e]` of the previous turn's emotion `e`, and the
@@ -30,13 +30,13 @@ depend on `workers`: same params, byte-identical files.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ...config import params as P
-from ...errors import ParamError
 from ...execution import ProcessExecutor
 from .iemocap_layout import write_wav
 from .kemdy_signals import VA, lacks_eda, signals, write_signals19, write_signals20
@@ -88,19 +88,17 @@ class Config:
     overlap_rate: float
 
 
-def validate_kemdy(layout: str, cfg: dict) -> Config:
-    """The `sample` keys this generator reads; a bad value is one ParamError naming it."""
+def kemdy_config(layout: str, seed: int, section) -> Config:
+    """The generator's settings for `layout`: `section` is the schema's validated
+    `sample.kemdy` (a plain mapping is validated by the schema first: a bad value is one
+    ParamError naming its dotted key), `seed` the validated `sample.seed`."""
     if layout not in LAYOUTS:
-        raise ParamError(f"param 'sample.layout' is {layout!r}; KEMDy layouts are {list(LAYOUTS)}")
-    p = {"sample": cfg}
-    return Config(
-        layout=layout,
-        seed=P.number(p, "sample.seed", lo=0, integer=True),
-        sessions=P.number(p, "sample.sessions", lo=3, hi=99, integer=True),
-        dialogs_per_session=P.number(p, "sample.dialogs_per_session", lo=1, hi=40,
-                                     integer=True),
-        turns_per_dialog=P.number(p, "sample.turns_per_dialog", lo=2, hi=200, integer=True),
-        overlap_rate=P.number(p, "sample.overlap_rate", lo=0, hi=0.9))
+        raise ValueError(f"KEMDy layouts are {list(LAYOUTS)}, not {layout!r}")
+    if isinstance(section, Mapping):
+        section = P.section({"sample": {"kemdy": dict(section)}}, "sample.kemdy")
+    return Config(layout=layout, seed=int(seed), sessions=section.sessions,
+                  dialogs_per_session=section.dialogs_per_session,
+                  turns_per_dialog=section.turns_per_dialog, overlap_rate=section.overlap_rate)
 
 
 @dataclass(frozen=True)
@@ -314,16 +312,14 @@ def write_session(root: Path, c: Config, session: int,
             for m in write_signals20(root, c, d, res, CLOCK20_START + 1e5 * session + b)]
 
 
-def generate_kemdy(out_dir: Path, layout: str, cfg: dict, workers: int = 1,
-                   progress: bool = False) -> dict:
-    """Write a sample corpus in `layout` (kemdy19 / kemdy20) into `out_dir` (the corpus root).
+def generate_kemdy(out_dir: Path, c: Config, workers: int = 1, progress: bool = False) -> dict:
+    """Write a sample corpus in `c.layout` (kemdy19 / kemdy20) into `out_dir` (the corpus root).
 
-    cfg: the params.yaml `sample` section; keys read (defaults): seed (7), sessions (3, >= 3),
-    dialogs_per_session (2), turns_per_dialog (8), overlap_rate (0.3, KEMDy19 only).
-    Returns a summary: sessions, dialogues, utterances, audio_seconds, quirks (the biosignal
+    c: `kemdy_config(layout, sample.seed, sample.kemdy)` (sessions, dialogues per session,
+    turns per dialogue, overlap_rate: KEMDy19 only). Returns a summary: sessions, dialogues, utterances, audio_seconds, quirks (the biosignal
     file left out, KEMDy20; the blank EDA/TEMP annotation cells, KEMDy19).
     """
-    c = validate_kemdy(layout, cfg)
+    layout = c.layout
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     dialogs = plan(c)
