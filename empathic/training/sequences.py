@@ -25,6 +25,15 @@ class SequenceBank:
         self._cache: dict[str, tuple[store.Features, dict[str, int], list[np.ndarray]]] = {}
         self._means: dict[tuple, np.ndarray | None] = {}
 
+    @classmethod
+    def of(cls, feats: dict[str, store.Features]) -> "SequenceBank":
+        """A bank over features already in memory (stages.predict's segments), not files."""
+        bank = cls()
+        for m, f in feats.items():
+            if f.frames is not None:
+                bank._cache[m] = (f, f.index(), store.frame_times(f))
+        return bank
+
     def _load(self, modality: str):
         if modality not in self._cache:
             path = self.dir / f"{modality}.h5"

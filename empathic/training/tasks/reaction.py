@@ -90,9 +90,7 @@ class ReactionTask(Task):
             self._layout(listening=False)
         if self.t_out == 0:
             raise EmpathicError("reaction: no window to predict (tasks.reaction.windows)")
-        names = seq.names("landmarks")
-        self.cols = np.array([names.index(m) for m in MEASURES])
-        self.spk_cols = np.array([names.index(m) for m in SPEAKER])
+        self.set_columns(seq.names("landmarks"))
         u = tables.utterances.set_index("utt_id")
         by: dict[tuple, list] = {}
         for utt, d, spk, t in zip(u.index.astype(str), u["dialog"].astype(str),
@@ -138,7 +136,7 @@ class ReactionTask(Task):
             return "prompt shorter than tasks.reaction.listen_s before the response starts"
         if self.t_out > self.t_listen and b_e - b_s < self.t_reply * self.step - self.step / 2:
             return "response shorter than tasks.reaction.reply_s"
-        grid = w_end - self.t_in * self.step + np.arange(self.t_in) * self.step
+        grid = self.window_grid(w_end)
         a = self._speaker(seq, p, grid)
         if a is None:
             return "speaker's face missing in the listening window"
@@ -156,21 +154,13 @@ class ReactionTask(Task):
             if rep is None:
                 return "responder's face missing at the start of the reply"
             parts.append(rep - ref)
-        x = {"landmarks": a["measures"]} if "landmarks" in self.inputs else {}
-        for m in ("audio", "video"):
-            if m in self.inputs:
-                v = (seq.binned if m == "audio" else seq.nearest)(m, p, grid, self.step)
-                v = None if v is None else fill_gaps(v, self.max_missing)
-                if v is None:
-                    return f"speaker's {m} missing in the listening window"
-                x[m] = v.reshape(-1)
-        if "landmarks" in x:
-            x["landmarks"] = x["landmarks"].reshape(-1)
+        text = None
         if "text" in self.inputs:
             v, _, ok = bank.lookup("text", [p])
-            if not ok[0]:
-                return "prompt text features missing"
-            x["text"] = v[0]
+            text = v[0] if ok[0] else None
+        x = self.speaker_inputs(seq, p, grid, a, text)
+        if isinstance(x, str):
+            return x
         out_t = np.concatenate([grid[:self.t_listen], b_s - a_s + np.arange(
             self.t_out - self.t_listen) * self.step])
         track = self._speaker(seq, p, out_t, clamp=True)
@@ -187,6 +177,33 @@ class ReactionTask(Task):
                   :, [SPEAKER.index(m) for m in MEASURES]]], axis=1),
               "desc": np.concatenate(desc)}
         return x, np.concatenate(parts).reshape(-1), ex
+
+    def set_columns(self, names: list[str]) -> None:
+        """The landmarks frame columns of the reaction measures and of the speaker's inputs."""
+        self.cols = np.array([names.index(m) for m in MEASURES])
+        self.spk_cols = np.array([names.index(m) for m in SPEAKER])
+
+    def window_grid(self, w_end: float) -> np.ndarray:
+        """The input grid (seconds from the speaker's turn start): `t_in` steps ending at w_end."""
+        return w_end - self.t_in * self.step + np.arange(self.t_in) * self.step
+
+    def speaker_inputs(self, seq, utt, grid, a, text=None):
+        """The network inputs of the speaker's window `grid` of utterance `utt` (`a`: its
+        `_speaker` displacement there; `text`: its text vector), or why there are none. Also what
+        stages.predict feeds the model for a new segment."""
+        x = {"landmarks": a["measures"].reshape(-1)} if "landmarks" in self.inputs else {}
+        for m in ("audio", "video"):
+            if m in self.inputs:
+                v = (seq.binned if m == "audio" else seq.nearest)(m, utt, grid, self.step)
+                v = None if v is None else fill_gaps(v, self.max_missing)
+                if v is None:
+                    return f"speaker's {m} missing in the listening window"
+                x[m] = v.reshape(-1)
+        if "text" in self.inputs:
+            if text is None:
+                return "prompt text features missing"
+            x["text"] = text
+        return x
 
     def _speaker(self, seq, utt, times, clamp=False):
         return displacement(seq, utt, times, self.step, self.spk_cols,
