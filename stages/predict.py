@@ -11,11 +11,12 @@ or the energy rule), and then the text comes from an offline speech recogniser (
 PocketSphinx's packaged US-English model by default; a local Whisper checkpoint with
 --asr-model; Vosk for Korean), marked `asr:<recogniser>` in the text_source column. Features: the registered extractors with the `features.*`
 sections of ./params.yaml, as in training. Models: every fold's checkpoint under models/<task>/
-(response, emotion, dimensional); the fold models' predictions are AVERAGED (an ensemble). A
-segment uses only models whose inputs it has: without a transcript there is no text, without a
-face no video/landmarks. Emotion uses the model selected on validation (`best` in
---metrics/emotion.json, e.g. hard_vote: each fold model votes, prob_<class> = the share of votes)
-where its inputs are there, else the soft vote of its members that can run (a note says so).
+(the tasks of empathic/training/tasks/ but context: dimensional, emotion, reaction, response);
+the fold models' predictions are AVERAGED (an ensemble). A segment uses only models whose
+inputs it has: without a transcript there is no text, without a face no video/landmarks.
+Emotion uses the model selected on validation (`best` in --metrics/emotion.json, e.g. hard_vote:
+each fold model votes, prob_<class> = the share of votes) where its inputs are there, else the
+soft vote of its members that can run (a note says so).
 
 --side: the speaker's half of the frame (IEMOCAP: left = the actor with motion-capture markers),
 or `full` (the whole frame: its largest face). `auto` (default) first finds the people on a few
@@ -26,9 +27,13 @@ voice is heard (the active speaker). Voice activity finds speech, not turns: tur
 or follow within --min-gap become one segment; a transcript gives the turns.
 
 Writes OUT/segments.csv (start, end, text, text_source, side, modalities, prob_<class>, emotion, valence,
-arousal, dominance, status, notes, png) and OUT/segment_NNN.png (the speaker's face beside the
-predicted listener landmarks and the emotion probabilities), as one set: OUT is replaced whole at
-the end, so an interrupted run leaves the old set (OUT must hold nothing else).
+arousal, dominance, listener_landmarks, reaction + reaction_<measure> summaries, status, notes,
+png, reaction_mp4, reaction_png) and OUT/segment_NNN.png (the speaker's face beside the
+predicted listener landmarks and the emotion probabilities); with reaction models, per segment
+OUT/reaction_NNN.mp4 (the speaker's clip beside the animated predicted listener face, at the
+task's frame rate, with the audio) and OUT/reaction_NNN.png (the K alternative reactions over
+time). All as one set: OUT is replaced whole at the end, so an interrupted run leaves the old set
+(OUT must hold nothing else).
 """
 from __future__ import annotations
 
@@ -76,7 +81,10 @@ def main(argv=None) -> int:
                     help="voice activity: pauses shorter than this (s) do not split a segment")
     ap.add_argument("--min-speech", type=float, default=PR.VadConfig.min_speech,
                     help="voice activity: shorter segments (s) are dropped")
-    ap.add_argument("--no-png", action="store_true", help="write segments.csv only")
+    ap.add_argument("--no-png", action="store_true",
+                    help="no PNGs (segment_NNN.png, reaction_NNN.png)")
+    ap.add_argument("--no-video", action="store_true",
+                    help="no reaction MP4s (reaction_NNN.mp4); with --no-png: segments.csv only")
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
 
@@ -94,7 +102,7 @@ def main(argv=None) -> int:
                      vad=PR.VadConfig(method=a.vad, threshold=a.vad_threshold,
                                       min_gap=a.min_gap, min_speech=a.min_speech),
                      asr=PR.AsrConfig(a.asr, str(a.asr_model) if a.asr_model else None),
-                     draw=not a.no_png)
+                     draw=not a.no_png, mp4=not a.no_video)
     table = PR.run(req, prm, workers=P.workers(prm), progress=not a.no_progress)
     counts = table["status"].value_counts().to_dict()
     print(f"{len(table)} segments ({', '.join(f'{k}: {v}' for k, v in counts.items())}) -> "

@@ -28,17 +28,23 @@ The steps of `python -m stages.predict` (each a function here):
    task uses the model it selected on validation (``best`` in metrics/emotion.json: a
    checkpoint, or a decision fusion of its members, :mod:`decision`) when its inputs are
    available, else the soft vote of its single-modality / early-fusion members that are (a
-   printed note says which and why); response and dimensional have one model kind each. A task
-   named in ``--tasks`` that runs on no segment is an error;
+   printed note says which and why); response and dimensional have one model kind each; the
+   reaction task reads the speaker's frames on its grid (:mod:`reaction`). The tasks are those
+   of the registry (empathic/training/tasks/) but context. A task named in ``--tasks`` that runs
+   on no segment is an error;
 6. outputs: ``segments.csv`` (one row per segment) and ``segment_NNN.png`` (the speaker's face
    from the segment's middle frame beside the predicted listener landmarks and the emotion
-   probabilities), written as one set (:mod:`output`: a temporary folder that replaces the old
+   probabilities), with reaction models ``reaction_NNN.mp4`` and ``reaction_NNN.png``
+   (:mod:`reaction_video`: the speaker's clip beside the animated predicted listener face; the K
+   reactions), written as one set (:mod:`output`: a temporary folder that replaces the old
    one at the end, so an interrupted run leaves the old set or the new one).
 
 Modules: ``segments`` (transcripts, voice activity), ``asr`` (speech recognition), ``media`` (audio and frames of the input),
 ``layout`` (where the people are), ``features`` (the registered extractors on the segments, side choice), ``models`` (fold
 ensembles of each task and their predictions), ``decision`` (the emotion members' vote),
-``rendering`` (the PNGs), ``output`` (the folder as one set); this module runs them.
+``reaction`` (the reaction task's inputs, predictions and summaries), ``reaction_video`` (its
+MP4s and strips), ``rendering`` (the PNGs), ``output`` (the folder as one set); this module runs
+them.
 """
 from __future__ import annotations
 
@@ -61,11 +67,14 @@ from .media import check_video, grab_frames, load_audio
 from .models import (TASKS, Ensemble, ModelSet, Predictions, add_frame_stats, describe,
                      never_runnable, predict_segments, text_skipped, unpredicted)
 from .output import output_set, prepare
+from .reaction import Reactions, predict_reactions, summary as reaction_summary
+from .reaction_video import write_all as draw_reactions
 from .rendering import draw_all, draw_segment, face_crop
 from .segments import (VAD_METHODS, Segment, VadConfig, detect_speech, energy_speech, frame_db,
                        read_transcript, silero_speech)
 
-__all__ = ["AsrConfig", "RECOGNISERS", "Ensemble", "MODALITY_EXTRACTOR", "ModelSet", "Predictions", "Request", "SIDES",
+__all__ = ["AsrConfig", "RECOGNISERS", "Ensemble", "MODALITY_EXTRACTOR", "ModelSet", "Predictions",
+           "Reactions", "Request", "SIDES",
            "Segment", "TASKS", "VAD_METHODS", "VadConfig", "check_video", "choose_sides",
            "describe", "detect_speech", "draw_all", "draw_segment", "energy_speech", "find_parts",
            "face_crop", "frame_db", "grab_frames", "load_audio",
@@ -86,7 +95,8 @@ class Request:
     tasks: list[str] | None = None       # None: every task trained under models_dir
     vad: VadConfig = VadConfig()
     asr: AsrConfig = AsrConfig()
-    draw: bool = True
+    draw: bool = True                    # the PNGs
+    mp4: bool = True                     # the reaction task's MP4s
 
 
 def recognise(segs: list[Segment], x: np.ndarray, sr: int, cfg: AsrConfig, corpus: str,
@@ -178,6 +188,10 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
     X, ok = segment_features(feats, rows, len(sides))
     add_frame_stats(ms, feats, rows, len(sides), X, ok)
     pred = predict_segments(ms, X, ok, len(segs), skip)
+    if ms.reaction is not None and "reaction" not in skip:
+        pred.reaction = predict_reactions(ms.reaction, prm, feats, rows, segs)
+        for i, nt in enumerate(pred.reaction.notes):
+            pred.notes[i] += nt
     for msg, k in pred.fallbacks.items():
         log(f"note: {msg} ({k} of {len(segs)} segments)")
     missing = unpredicted(pred, req.tasks or [])
@@ -188,6 +202,11 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
         if req.draw:
             draw_all(replace(req, out=tmp), segs, rows, sides, side_notes, pred,
                      feats.get("landmarks"), table, progress)
+        if pred.reaction is not None and (req.draw or req.mp4):
+            names = draw_reactions(tmp, segs, rows, sides, pred.reaction, feats.get("landmarks"),
+                                   req.video, x, sr, req.mp4, req.draw, progress)
+            for i, (mp4, png) in names.items():
+                table.loc[i, ["reaction_mp4", "reaction_png"]] = [mp4, png]
         write_csv(tmp / "segments.csv", table)
     return table
 
@@ -212,6 +231,10 @@ def segments_table(segs, rows, sides, side_notes, pred: Predictions,
     for j, d in enumerate(pred.dims):
         out[d] = np.round(pred.dim_values[:, j], 3)
     out["listener_landmarks"] = np.all(np.isfinite(pred.listener), axis=1)
+    if pred.reaction is not None:
+        out["reaction"] = pred.reaction.done
+        for k, v in reaction_summary(pred.reaction).items():
+            out[k] = v
     notes = []
     for i in range(n):
         extra = [side_notes[i]] if side_notes[i] else []
@@ -224,5 +247,7 @@ def segments_table(segs, rows, sides, side_notes, pred: Predictions,
     out.loc[out["modalities"] == "", "status"] = "failed"
     out["notes"] = ["; ".join(nt) for nt in notes]
     out["png"] = ""
+    if pred.reaction is not None:
+        out["reaction_mp4"] = out["reaction_png"] = ""
     return out
 

@@ -10,11 +10,11 @@ import numpy as np
 from ..errors import EmpathicError
 from ..store import Features, frame_mean_std, frame_stat_names
 from ..training.data import MODALITIES
+from ..training.task import available
 from ..training.utterances import softmax
 from .decision import DECISIONS, Decision
 from .features import MODALITY_EXTRACTOR
 
-TASKS = ("emotion", "dimensional", "response")
 FRAME_STATS = "/frame_stats"      # X key suffix: a modality's frame statistics
 
 
@@ -61,6 +61,7 @@ class ModelSet:
     """The trained models of each task under `models_dir`."""
 
     response: Ensemble | None = None
+    reaction: Ensemble | None = None      # frame-level inputs: empathic.predict.reaction
     dimensional: Ensemble | None = None
     emotion: dict[str, Ensemble] = field(default_factory=dict)   # model name -> ensemble
     emotion_best: str | None = None       # the model selected on validation (metrics/emotion.json)
@@ -121,7 +122,8 @@ class ModelSet:
         return [t for t in TASKS if (self.emotion if t == "emotion" else getattr(self, t))]
 
     def all_ensembles(self) -> list[Ensemble]:
-        return [e for e in [self.response, self.dimensional, *self.emotion.values()] if e]
+        return [e for e in [self.response, self.reaction, self.dimensional,
+                            *self.emotion.values()] if e]
 
     def needed_modalities(self) -> set[str]:
         return {m for e in self.all_ensembles() for m in e.inputs}
@@ -148,6 +150,8 @@ class ModelSet:
         """The extracted feature names must be the ones the models were trained on: the pooled
         vector, or (the response task's prompts) the statistics of the frames."""
         for e in self.all_ensembles():
+            if e is self.reaction:          # windows of frames: predict.reaction checks them
+                continue
             for m in e.inputs:
                 if m not in feats:
                     continue
@@ -163,6 +167,11 @@ class ModelSet:
                     f"{m} features differ from those models/{e.task} was trained on "
                     f"({len(pooled)} vs {len(trained)} columns): params "
                     f"features.{MODALITY_EXTRACTOR[m]} changed since training; run `dvc repro`")
+
+
+# The tasks predict runs: those of the task registry (empathic/training/tasks/) ModelSet holds;
+# `context` is left out: its graph needs every turn of a dialogue with its speaker.
+TASKS = tuple(t for t in available() if t in ModelSet.__dataclass_fields__)
 
 
 def _best(metrics: Path) -> str | None:
@@ -211,7 +220,8 @@ def unpredicted(p: Predictions, tasks: list[str]) -> dict[str, str]:
     """task -> why it has no prediction on any segment (for the tasks asked for)."""
     done = {"emotion": np.isfinite(p.probs).all(axis=1) if p.classes else None,
             "dimensional": np.isfinite(p.dim_values).all(axis=1) if p.dims else None,
-            "response": np.isfinite(p.listener).all(axis=1)}
+            "response": np.isfinite(p.listener).all(axis=1),
+            "reaction": p.reaction.done if p.reaction is not None else None}
     out = {}
     for t in tasks:
         if done[t] is None or not done[t].any():
@@ -237,6 +247,7 @@ class Predictions:
     modalities: list[str]
     notes: list[list[str]]
     fallbacks: dict = field(default_factory=dict)    # emotion fallback -> segments using it
+    reaction: object = None       # predict.reaction.Reactions (the reaction task), or None
 
 
 def add_frame_stats(ms: ModelSet, feats: dict[str, Features], rows: list[int], n_sides: int,

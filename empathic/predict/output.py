@@ -1,4 +1,4 @@
-"""The output folder as one set: segments.csv and the PNGs it names, replaced together.
+"""The output folder as one set: segments.csv and the PNGs / MP4s it names, replaced together.
 
 A run writes its set into a fresh temporary folder beside ``--out`` and only then puts it in
 place of the old folder (`atomic.replace_together`: the swap runs with SIGINT / SIGTERM held,
@@ -15,7 +15,7 @@ from typing import Iterator
 from ..atomic import recover, replace_together
 from ..errors import EmpathicError
 
-OURS = re.compile(r"segments\.csv|segment_\d{3,}\.png")
+OURS = re.compile(r"segments\.csv|segment_\d{3,}\.png|reaction_\d{3,}\.(png|mp4)")
 
 
 def prepare(out: Path, log=print) -> None:
