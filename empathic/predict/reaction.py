@@ -132,8 +132,9 @@ def segment_inputs(task, ens, feats: dict[str, Features], rows: list[int], segs)
 
 def predict_reactions(ens, prm: dict, feats: dict[str, Features], rows: list[int],
                       segs) -> Reactions:
-    """Every segment's K reactions from the fold ensemble (the mean over folds and seeds of
-    each reaction k, as every task's ensemble averages)."""
+    """Every segment's K reactions from one model of the ensemble (its first fold and seed):
+    hypothesis k of one model is not hypothesis k of another, so averaging them over folds and
+    seeds, as the other tasks' ensembles do, would blend unrelated reactions into fewer."""
     from ..training.tasks.reaction import OUT, TARGET
     task = task_for(ens, prm)
     n = len(segs)
@@ -141,7 +142,7 @@ def predict_reactions(ens, prm: dict, feats: dict[str, Features], rows: list[int
     values = np.full((n, task.k, task.t_out, OUT), np.nan)
     ok = np.array([not w for w in why], bool)
     if ok.any():
-        out = ens.predict({m: X[m][ok] for m in ens.inputs})[TARGET]
+        out = ens.unit_outputs({m: X[m][ok] for m in ens.inputs})[0][TARGET]
         values[ok] = np.asarray(out, np.float64).reshape(int(ok.sum()), task.k, task.t_out, OUT)
     lm = feats.get("landmarks")
     ref = np.stack([reference_face(lm, r) for r in rows]).reshape(n, 136)
