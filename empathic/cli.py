@@ -18,6 +18,18 @@ from typing import Callable
 from .errors import EmpathicError
 
 
+def count(text: str) -> int:
+    """argparse type of a command-line count: a whole number >= 0."""
+    import argparse
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return n
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM (or another terminating signal) arrived."""
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from empathic import cli
 from empathic.config import params as P
 from empathic.atomic import atomic_path
-from empathic.corpora.sample import generate, validate
+from empathic.corpora.sample import generate
 from empathic.corpora.sample.kemdy import generate_kemdy, kemdy_config
 from empathic.corpora import RELEASE_FOLDERS
-from empathic.errors import ParamError
 
 FOLDERS = RELEASE_FOLDERS
 
@@ -44,33 +43,29 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("layout", nargs="?", default="iemocap", choices=sorted(FOLDERS),
                     help="corpus layout to generate (default: iemocap)")
-    ap.add_argument("--workers", type=int, default=None,
+    ap.add_argument("--workers", type=cli.count, default=None,
                     help="processes (default: params features.workers; 0 = all cores)")
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
 
     prm = P.load()
-    cfg = P.get(prm, "sample")
-    if not isinstance(cfg, dict):
-        raise ParamError("param 'sample' must be a mapping")
-    if a.layout == "iemocap":
-        validate(cfg)
-    else:
-        s = P.section(prm, "sample")
+    s = P.section(prm, "sample")          # every key and range checked once, by the schema
+    if a.layout != "iemocap":
         kcfg = kemdy_config(a.layout, s.seed, s.kemdy)
-    out = Path(str(P.get(prm, "sample.out"))) / FOLDERS[a.layout]
-    workers = P.workers({"w": a.workers}, "w") if a.workers is not None else P.workers(prm)
+    out = Path(s.out) / FOLDERS[a.layout]
+    workers = P.cores(a.workers) if a.workers is not None else P.workers(prm)
     t0 = time.perf_counter()
     with atomic_path(out) as tmp:
         if a.layout == "iemocap":
-            s = generate(tmp, cfg, workers=workers, progress=not a.no_progress)
-            extra = f", {s['video_seconds']} s video ({s['frames']} frames)"
+            summary = generate(tmp, s, workers=workers, progress=not a.no_progress)
+            extra = f", {summary['video_seconds']} s video ({summary['frames']} frames)"
         else:
-            s = generate_kemdy(tmp, kcfg, workers=workers, progress=not a.no_progress)
-            extra = f"; quirks: {'; '.join(s['quirks']) or 'none'}"
+            summary = generate_kemdy(tmp, kcfg, workers=workers, progress=not a.no_progress)
+            extra = f"; quirks: {'; '.join(summary['quirks']) or 'none'}"
         fixed_times(tmp)
-    print(f"sample {a.layout}: {s['sessions']} sessions, {s['dialogues']} dialogues, "
-          f"{s['utterances']} utterances, {s['audio_seconds']} s speech{extra} -> {out} in "
+    print(f"sample {a.layout}: {summary['sessions']} sessions, {summary['dialogues']} "
+          f"dialogues, {summary['utterances']} utterances, {summary['audio_seconds']} s speech"
+          f"{extra} -> {out} in "
           f"{time.perf_counter() - t0:.1f} s")
     return 0
 

@@ -27,8 +27,7 @@ from empathic.corpora.sample.speech import Prosody, Voice, synthesize
 from empathic.errors import ParamError
 
 # The repository's sample params, made tiny (every key present: the code has no defaults).
-TINY = {k: v for k, v in P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"),
-                               "sample").items() if k not in ("out", "kemdy")}
+TINY = dict(P.get(P.load(Path(__file__).resolve().parents[1] / "params.yaml"), "sample"))
 TINY.update(seed=3, sessions=3, dialogs_per_session=2, turns_per_dialog=6, fps=10, xxx_rate=0.2,
             overlap_rate=0.5, rater_accuracy=0.6)
 ID = re.compile(r"^(Ses\d\d)([FM])_(.+)_([FM])(\d{3})$")

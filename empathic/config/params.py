@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -57,31 +57,11 @@ def get(params: dict, dotted: str, default: Any = _MISSING) -> Any:
     return cur
 
 
-# choice and number: range checks at the read site, left only for the sample generator
-# (empathic/corpora/sample/) until it reads its typed section; new code reads `section`.
-def choice(params: dict, dotted: str, allowed: Iterable[str], default: Any = _MISSING) -> str:
-    v = get(params, dotted, default)
-    allowed = list(allowed)
-    if v not in allowed:
-        raise ParamError(f"param '{dotted}' is {v!r}; expected one of {allowed}")
-    return v
-
-
-def number(params: dict, dotted: str, default: Any = _MISSING, *, lo: float | None = None,
-           hi: float | None = None, integer: bool = False) -> float | int:
-    v = get(params, dotted, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ParamError(f"param '{dotted}' is {v!r}; expected a number")
-    if integer and int(v) != v:
-        raise ParamError(f"param '{dotted}' is {v!r}; expected a whole number")
-    if lo is not None and v < lo:
-        raise ParamError(f"param '{dotted}' is {v!r}; must be >= {lo}")
-    if hi is not None and v > hi:
-        raise ParamError(f"param '{dotted}' is {v!r}; must be <= {hi}")
-    return int(v) if integer else v
-
-
 def workers(params: dict, dotted: str = "features.workers") -> int:
-    """Worker count: 0 or missing means all cores."""
-    n = number(params, dotted, 0, lo=0, integer=True)
+    """Worker count (the schema's non-negative int): 0 or missing means all cores."""
+    return cores(get(params, dotted, 0))
+
+
+def cores(n: int) -> int:
+    """A worker count where 0 means all cores."""
     return n or (os.cpu_count() or 1)

@@ -104,8 +104,8 @@ def actor_profile(seed: int, session: int, gender: str) -> Profile:
 def draw_turns(c, spec, rng: np.random.Generator) -> list[dict]:
     """Speakers, emotions, display and texts of a dialogue, in turn order (no timing yet).
 
-    `c` is the generator's Config (seed, turns_per_dialog, same_speaker_rate, inertia, empathy,
-    neutral_line_rate), `spec` the DialogSpec."""
+    `c` is the schema's validated `sample` section (seed, turns_per_dialog, same_speaker_rate,
+    inertia, empathy, neutral_line_rate), `spec` the DialogSpec."""
     turns, last = [], {}
     matrix = empathy_matrix(c.empathy)
     pools = {e: session_pool(e, c.seed, spec.session, POOL_SIZE) for e in EMOTIONS}

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ...config import params as P
-from ...errors import ParamError
+from ...config.schema import Sample
 from ...execution import ProcessExecutor
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
@@ -42,52 +43,12 @@ JITTER = (6.0, 1.5, 4.0, 6.0)
 REF_RMS = 3000.0          # speech level (int16 RMS) that `sample.snr_db` refers to
 
 
-@dataclass(frozen=True)
-class Config:
-    """Validated `sample` params (see `validate`)."""
-    seed: int
-    sessions: int
-    dialogs_per_session: int
-    turns_per_dialog: int
-    fps: int
-    width: int
-    height: int
-    overlap_rate: float
-    same_speaker_rate: float
-    xxx_rate: float
-    inertia: float
-    empathy: float
-    rater_accuracy: float
-    neutral_line_rate: float
-    snr_db: float
-    crosstalk_db: float
-
-
-def validate(cfg: dict) -> Config:
-    """Check the `sample` section; a bad value is one ParamError naming `sample.<key>`."""
-    p = {"sample": cfg}
-    P.choice(p, "sample.layout", ["iemocap"], "iemocap")
-    c = Config(
-        seed=P.number(p, "sample.seed", lo=0, integer=True),
-        sessions=P.number(p, "sample.sessions", lo=3, hi=99, integer=True),
-        dialogs_per_session=P.number(p, "sample.dialogs_per_session", lo=1, hi=40, integer=True),
-        turns_per_dialog=P.number(p, "sample.turns_per_dialog", lo=2, hi=200, integer=True),
-        fps=P.number(p, "sample.fps", lo=5, hi=60, integer=True),
-        width=P.number(p, "sample.width", lo=320, hi=1920, integer=True),
-        height=P.number(p, "sample.height", lo=240, hi=1080, integer=True),
-        overlap_rate=P.number(p, "sample.overlap_rate", lo=0, hi=0.9),
-        same_speaker_rate=P.number(p, "sample.same_speaker_rate", lo=0, hi=0.5),
-        xxx_rate=P.number(p, "sample.xxx_rate", lo=0, hi=0.9),
-        inertia=P.number(p, "sample.inertia", lo=0, hi=1),
-        empathy=P.number(p, "sample.empathy", lo=1 / 6, hi=1),
-        rater_accuracy=P.number(p, "sample.rater_accuracy", lo=0, hi=1),
-        neutral_line_rate=P.number(p, "sample.neutral_line_rate", lo=0, hi=1),
-        snr_db=P.number(p, "sample.snr_db", lo=0, hi=60),
-        crosstalk_db=P.number(p, "sample.crosstalk_db", lo=-60, hi=0),
-    )
-    if c.width % 4:
-        raise ParamError(f"param 'sample.width' is {c.width}; must be a multiple of 4")
-    return c
+def validate(cfg: Mapping | Sample) -> Sample:
+    """The schema's validated `sample` section (a mapping is validated first: a bad value is one
+    ParamError naming `sample.<key>`); every range and rule lives in the schema."""
+    if isinstance(cfg, Sample):
+        return cfg
+    return P.section({"sample": dict(cfg)}, "sample")
 
 
 @dataclass(frozen=True)
@@ -100,7 +61,7 @@ class DialogSpec:
     wearer: str          # F or M: the actor in the left half
 
 
-def plan(c: Config) -> list[DialogSpec]:
+def plan(c: Sample) -> list[DialogSpec]:
     """Dialogue names per session: impro and scripted alternate, the marker wearer alternates,
     Session3's last improvisation carries a suffix (impro02b), Session5's last script too."""
     specs = []
@@ -121,7 +82,7 @@ def plan(c: Config) -> list[DialogSpec]:
     return specs
 
 
-def actor_voice(c: Config, session: int, gender: str) -> tuple[Voice, int, np.ndarray]:
+def actor_voice(c: Sample, session: int, gender: str) -> tuple[Voice, int, np.ndarray]:
     """The actor's espeak voice variant, base pitch (0-99) and habits (offsets of rate, pitch,
     pitch range and volume)."""
     rng = np.random.default_rng([c.seed, session, ord(gender), 1])
@@ -132,7 +93,7 @@ def actor_voice(c: Config, session: int, gender: str) -> tuple[Voice, int, np.nd
     return voice, base, habit
 
 
-def actor_look(c: Config, session: int, gender: str) -> Look:
+def actor_look(c: Sample, session: int, gender: str) -> Look:
     rng = np.random.default_rng([c.seed, session, ord(gender), 2])
     return Look.draw(rng, mirror=(session + (gender == "M")) % 2 == 1)
 
@@ -140,7 +101,7 @@ def actor_look(c: Config, session: int, gender: str) -> Look:
 _FACES: dict[tuple, ActorFace] = {}
 
 
-def actor_face(c: Config, session: int, gender: str) -> ActorFace:
+def actor_face(c: Sample, session: int, gender: str) -> ActorFace:
     """The actor's face bank, built once per process."""
     key = (c, session, gender)
     if key not in _FACES:
@@ -148,7 +109,7 @@ def actor_face(c: Config, session: int, gender: str) -> ActorFace:
     return _FACES[key]
 
 
-def speak(c: Config, spec: DialogSpec, turns: list[dict], rng: np.random.Generator
+def speak(c: Sample, spec: DialogSpec, turns: list[dict], rng: np.random.Generator
           ) -> list[np.ndarray]:
     """Each turn's speech with silence before and after (as the release's segments have):
     prosody = the actor's habits + the emotion's offset from neutral scaled by the actor's voice
@@ -171,7 +132,7 @@ def speak(c: Config, spec: DialogSpec, turns: list[dict], rng: np.random.Generat
     return out
 
 
-def place(c: Config, turns: list[dict], audio: list[np.ndarray], rng: np.random.Generator) -> None:
+def place(c: Sample, turns: list[dict], audio: list[np.ndarray], rng: np.random.Generator) -> None:
     """Start and end times: mostly alternating turns, some overlapping the previous one."""
     end_of = {"F": -1.0, "M": -1.0}
     prev = None
@@ -195,14 +156,14 @@ def arousal_level(a: float) -> str:
     return "low" if a < 2.5 else "high" if a > 3.5 else "mid"
 
 
-def session_room(c: Config, session: int) -> tuple[float, float, float]:
+def session_room(c: Sample, session: int) -> tuple[float, float, float]:
     """The session's room: noise colour (one-pole coefficient), hum share, SNR (dB)."""
     rng = np.random.default_rng([c.seed, session, 5])
     return (float(rng.uniform(0.5, 0.95)), float(rng.uniform(0, 0.4)),
             float(c.snr_db + rng.uniform(-5, 5)))
 
 
-def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
+def render_dialog(job: tuple[Sample, DialogSpec, str]) -> dict:
     """Generate one dialogue's files under root; return its truth rows and sizes."""
     c, spec, root_s = job
     cpu0 = time.process_time()
@@ -253,13 +214,12 @@ def render_dialog(job: tuple[Config, DialogSpec, str]) -> dict:
                 cpu_s=time.process_time() - cpu0)
 
 
-def generate(root: Path, cfg: dict, workers: int = 1, progress: bool = False) -> dict:
+def generate(root: Path, cfg: Mapping | Sample, workers: int = 1, progress: bool = False) -> dict:
     """Write a sample corpus into `root` (the IEMOCAP_full_release folder; created).
 
-    cfg: the params.yaml `sample` section (see params.yaml for each key's meaning): seed,
-    sessions (>= 3), dialogs_per_session, turns_per_dialog, fps, width, height, overlap_rate,
-    same_speaker_rate, xxx_rate, inertia, empathy, rater_accuracy, neutral_line_rate, snr_db,
-    crosstalk_db, layout ('iemocap'); `out` and `kemdy` are the stage's and ignored.
+    cfg: the params.yaml `sample` section, typed (`params.section(prm, "sample")`) or a mapping
+    the schema validates (see params.yaml for each key's meaning); `out` and `kemdy` are the
+    stage's and not read here.
     A tiny corpus for tests: sessions 3, dialogs_per_session 2, turns_per_dialog 4 (seconds).
     Output does not depend on `workers`. Returns a summary dict: counts, seconds of speech and
     video, frames, and cpu_seconds (CPU time of the dialogue jobs, all threads; for benchmarks).
