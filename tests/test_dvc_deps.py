@@ -170,3 +170,22 @@ def test_the_closure_follows_function_level_and_relative_imports():
     assert "empathic/store.py" in got and "empathic/extractors/__init__.py" in got
     assert closure(["empathic.training.tasks.response"]) >= {
         "empathic/scoring/landmarks.py", "empathic/training/task.py"}
+
+
+def test_code_folder_deps_hash_the_tracked_files_only():
+    """A code folder's hash in dvc.lock counts the files git tracks there, never the bytecode a
+    machine without PYTHONDONTWRITEBYTECODE writes beside them (.dvcignore), so the same code
+    gives the same dvc.lock on every machine and clone."""
+    import subprocess
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())
+    tracked = subprocess.run(["git", "ls-files", *PACKAGES], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    seen = 0
+    for name, st in lock["stages"].items():
+        for dep in st.get("deps", []):
+            if "nfiles" in dep and dep["path"].split("/")[0] in PACKAGES:
+                n = sum(f.startswith(dep["path"].rstrip("/") + "/") for f in tracked)
+                assert dep["nfiles"] == n, (name, dep["path"], dep["nfiles"], n)
+                seen += 1
+    assert seen
+    assert {"__pycache__/", "*.pyc"} <= set((REPO / ".dvcignore").read_text().split())
