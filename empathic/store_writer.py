@@ -91,7 +91,7 @@ class _Spill:
         self.row_bytes = 4 * int(np.prod(self.tail, dtype=np.int64))
         self.start = np.zeros(n, np.int64)        # row i's first spilled row
         self.rows = 0
-        self.fh = open(path, "w+b")
+        self.fh = open(path, "w+b")  # noqa: SIM115 - open until finish/close
 
     def add(self, i: int, arr: np.ndarray) -> None:
         self.start[i] = self.rows
@@ -204,16 +204,16 @@ class FeatureWriter:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-_CHUNKED = dict(chunks=True, compression="gzip", compression_opts=4, shuffle=True,
-                track_times=False)
+_CHUNKED = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True,
+            "track_times": False}
 
 
 def _ds(f: h5py.File, name: str, data, dtype=None) -> None:
     """A dataset written whole: strings and small arrays contiguous, bigger arrays chunked."""
     arr = np.asarray(data) if dtype is None else data
     big = dtype is None and isinstance(arr, np.ndarray) and arr.ndim >= 1 and arr.size > SMALL
-    f.create_dataset(name, data=data, dtype=dtype, **(_CHUNKED if big else
-                                                       dict(track_times=False)))
+    f.create_dataset(name, data=data, dtype=dtype,
+                     **(_CHUNKED if big else {"track_times": False}))
 
 
 @contextlib.contextmanager

@@ -8,16 +8,16 @@ import random
 import h5py
 import numpy as np
 import pytest
+from test_disk_full import one_error_line, run_limited
 
 from empathic import store, store_writer
 from empathic.store_writer import FeatureWriter
-from test_disk_full import one_error_line, run_limited
 
 
 def reference_image(feats: store.Features) -> bytes:
     """The bytes store.write produced before streaming: the file built whole in memory."""
     def ds(f, name, data, dtype=None):
-        kw = dict(track_times=False)
+        kw = {"track_times": False}
         arr = np.asarray(data) if dtype is None else data
         if dtype is None and isinstance(arr, np.ndarray) and arr.ndim >= 1 and arr.size > 4096:
             kw.update(chunks=True, compression="gzip", compression_opts=4, shuffle=True)
