@@ -128,8 +128,9 @@ class FeatureWriter:
         self.reasons: dict[str, str] = {}
         self.present: set[str] = set()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".spill.tmp",
-                                         dir=self.path.parent))
+        stem = self.path.name.lstrip(".").removesuffix(".tmp")    # of the output's temporary
+        self.dir = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".spill.tmp",
+                                         dir=self.path.parent))   # atomic.recover removes it
         self.spills = {"pooled": _Spill(self.dir / "pooled", (len(head.pooled_names),), n)}
         for k, (name, tail) in enumerate(head.tails.items()):
             self.spills[name] = _Spill(self.dir / f"s{k}", tail, n)
