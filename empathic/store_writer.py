@@ -2,9 +2,10 @@
 
 A `FeatureWriter` takes one modality's rows in any order, each row exactly once: row i's pooled
 vector, its per-frame arrays (`Head.tails` names them and the shape of one frame) and, where it
-failed, the reason. Each array is appended to a spill file (raw float32) in a temporary folder
-beside the output as the row comes; `finish` then writes the HDF5 file from the spills in row
-order, one band of rows at a time, and the folder goes. The client holds one band
+failed, the reason. Each array is appended to a spill file (raw float32) as the row comes: an
+anonymous file beside the output (O_TMPFILE, or one unlinked at once), so nothing is left
+behind even by SIGKILL; `finish` then writes the HDF5 file from the spills in row order, one
+band of rows at a time. The client holds one band
 (`BAND_BYTES`, at least one row of HDF5 chunks) and the results in flight, never the corpus;
 the spills need the features' raw size on disk until the file is written.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +86,12 @@ def complete(head: Head, row: Row, where: str) -> tuple[np.ndarray, dict[str, np
 class _Spill:
     """One array's rows, appended to a raw file in arrival order; read back in row order."""
 
-    def __init__(self, path: Path, tail: tuple, n: int):
-        self.path, self.tail = path, tuple(tail)
+    def __init__(self, folder: Path, tail: tuple, n: int):
+        self.tail = tuple(tail)
         self.row_bytes = 4 * int(np.prod(self.tail, dtype=np.int64))
         self.start = np.zeros(n, np.int64)        # row i's first spilled row
         self.rows = 0
-        self.fh = open(path, "w+b")  # noqa: SIM115 - open until finish/close
+        self.fh = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - open until close
 
     def add(self, i: int, arr: np.ndarray) -> None:
         self.start[i] = self.rows
@@ -110,7 +110,7 @@ class _Spill:
                 got = os.preadv(self.fh.fileno(), [view],
                                 int(self.start[i] + lo - offsets[i]) * self.row_bytes)
                 if got != len(view):
-                    raise OSError(f"{self.path}: short read of a spill file")
+                    raise OSError("short read of a spill file")
             i += 1
         return out
 
@@ -127,13 +127,16 @@ class FeatureWriter:
         self.lengths = np.zeros(n, np.int64)
         self.reasons: dict[str, str] = {}
         self.present: set[str] = set()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        stem = self.path.name.lstrip(".").removesuffix(".tmp")    # of the output's temporary
-        self.dir = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".spill.tmp",
-                                         dir=self.path.parent))   # atomic.recover removes it
-        self.spills = {"pooled": _Spill(self.dir / "pooled", (len(head.pooled_names),), n)}
-        for k, (name, tail) in enumerate(head.tails.items()):
-            self.spills[name] = _Spill(self.dir / f"s{k}", tail, n)
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        self.spills: dict[str, _Spill] = {}
+        try:
+            self.spills["pooled"] = _Spill(folder, (len(head.pooled_names),), n)
+            for name, tail in head.tails.items():
+                self.spills[name] = _Spill(folder, tail, n)
+        except BaseException:
+            self.close()
+            raise
 
     def add(self, i: int, row: Row) -> None:
         where = f"{self.head.modality} row {i} ({self.ids[i]})"
@@ -198,11 +201,10 @@ class FeatureWriter:
         del ds          # closed now: before the next dataset is made, as a whole write does
 
     def close(self) -> None:
-        """Remove the spills (also after an error)."""
+        """Drop the spills (also after an error)."""
         for s in self.spills.values():
             with contextlib.suppress(OSError):     # unwritten buffered bytes on a full disk
                 s.fh.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 _CHUNKED = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True,
