@@ -104,7 +104,7 @@ def instrumented_run(root: Path, utts: pd.DataFrame, section: dict) -> Timers:
         (dlib, "shape_predictor", lambda path: t.wrap("landmarks", predictor(path))),
         (dlib, "get_face_chip", t.wrap("descriptor", dlib.get_face_chip)),
         (face, "_hog", t.wrap("descriptor", face._hog)),
-        (face.FaceExtractor, "_assemble", t.wrap("assemble", face.FaceExtractor._assemble)),
+        (face, "span_rows", t.wrap("assemble", face.span_rows)),
     ]
     saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
     for obj, name, new in patches:

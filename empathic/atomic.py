@@ -29,9 +29,10 @@ def _mib(n: int) -> str:
     return f"{n / 2 ** 20:.1f} MiB"
 
 
-def disk_full(targets, err: OSError, need: int | None = None) -> DiskFull:
+def disk_full(targets, err: OSError, need: int | None = None,
+              at_least: bool = False) -> DiskFull:
     """The one-line error for `err` (an OSError in NO_ROOM) while writing `targets` (a path or
-    a list of paths written together)."""
+    a list of paths written together); `need` bytes (`at_least`: a lower bound)."""
     targets = [Path(t) for t in (targets if isinstance(targets, (list, tuple)) else [targets])]
     target = ", ".join(map(str, targets))
     folder = next((p for p in targets[0].parents if p.is_dir()), Path("."))
@@ -40,19 +41,19 @@ def disk_full(targets, err: OSError, need: int | None = None) -> DiskFull:
     except OSError:
         free = f"free space in {folder} unknown"
     what = os.strerror(err.errno) if err.errno else str(err)
-    needed = f"{_mib(need)} needed, " if need else ""
+    needed = f"{'at least ' if at_least else ''}{_mib(need)} needed, " if need else ""
     return DiskFull(f"cannot write {target}: {what} ({needed}{free}); the previous output is "
                     "kept: free some space and rerun")
 
 
 @contextlib.contextmanager
-def room_for(targets, need: int | None = None) -> Iterator[None]:
+def room_for(targets, need: int | None = None, at_least: bool = False) -> Iterator[None]:
     """Turn a full disk inside the block into DiskFull naming `targets` (and `need` bytes)."""
     try:
         yield
     except OSError as e:
         if e.errno in NO_ROOM:
-            raise disk_full(targets, e, need) from None
+            raise disk_full(targets, e, need, at_least) from None
         raise
 
 

@@ -14,7 +14,9 @@ Layout of ``features/<modality>.h5``::
     attrs: modality, extractor, extractor_version, params (JSON), frame_rate
 
 Files are written atomically and deterministically (no timestamps), so the same inputs give
-byte-identical files and DVC does not rerun what follows.
+byte-identical files and DVC does not rerun what follows. They are written from rows
+(`store_writer.FeatureWriter`: the extract stage streams each utterance's row as it comes;
+`write` passes the rows of features held in memory), with the same bytes either way.
 """
 from __future__ import annotations
 
@@ -22,16 +24,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import h5py
 import numpy as np
 
 from .atomic import atomic_path, room_for
 from .errors import EmpathicError
+from .store_writer import STR, FeatureWriter, Head, Row, complete
 
-STR = h5py.string_dtype("utf-8")
-CORE_BLOCK = 16 * 2 ** 20          # growth step of the in-memory file (bytes)
+__all__ = ["STR", "Features", "Head", "Row", "collect", "head_of", "read", "rows_of", "write"]
 
 
 @dataclass
@@ -100,18 +102,6 @@ def frame_mean_std(frames, dim: int) -> np.ndarray:
     return np.concatenate([x.mean(axis=0), x.std(axis=0)]).astype(np.float32)
 
 
-def _offsets(seqs: Sequence[np.ndarray]) -> np.ndarray:
-    lens = np.array([len(s) for s in seqs], dtype=np.int64)
-    return np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-
-
-def _cat(seqs: Sequence[np.ndarray], tail: tuple) -> np.ndarray:
-    seqs = [np.asarray(s, dtype=np.float32).reshape((-1,) + tail) for s in seqs]
-    if not seqs:
-        return np.zeros((0,) + tail, dtype=np.float32)
-    return np.concatenate(seqs, axis=0)
-
-
 def _tail(seqs: Sequence[np.ndarray]) -> tuple:
     for s in seqs:
         s = np.asarray(s)
@@ -120,59 +110,70 @@ def _tail(seqs: Sequence[np.ndarray]) -> tuple:
     raise ValueError("cannot tell the per-frame shape: every sequence is empty/1-d")
 
 
-def _ds(f: h5py.File, name: str, data, dtype=None) -> None:
-    kw = dict(track_times=False)
-    arr = np.asarray(data) if dtype is None else data
-    if dtype is None and isinstance(arr, np.ndarray) and arr.ndim >= 1 and arr.size > 4096:
-        kw.update(chunks=True, compression="gzip", compression_opts=4, shuffle=True)
-    f.create_dataset(name, data=data, dtype=dtype, **kw)
+def head_of(feats: Features) -> Head:
+    """The writer's head of features held in memory."""
+    tails = {}
+    if feats.frames is not None:
+        tails["frames"] = ((len(feats.frame_names),) if feats.frame_names
+                           else _tail(feats.frames))
+    tails.update({name: _tail(seqs) for name, seqs in feats.extra.items()})
+    return Head(feats.modality, list(feats.pooled_names), tails, feats.frame_names,
+                attrs=dict(feats.attrs))
+
+
+def rows_of(feats: Features, reasons: dict | None = None) -> Iterator[tuple[int, Row]]:
+    """(i, row i) of features held in memory; a failed row's reason from `reasons`."""
+    reasons = reasons or {}
+    for i, u in enumerate(feats.ids):
+        seqs = {name: seqs[i] for name, seqs in feats.extra.items()}
+        if feats.frames is not None:
+            seqs["frames"] = feats.frames[i]
+        yield i, Row(feats.pooled[i], seqs,
+                     "" if feats.ok[i] else reasons.get(u, "unknown"))
+
+
+def collect(head: Head, ids, rows) -> tuple[Features, dict[str, str]]:
+    """Features in memory (and the failed rows' reasons) from (i, row) pairs in any order:
+    what the writer would write, for callers that want the arrays (predict, tests)."""
+    ids = list(ids)
+    n = len(ids)
+    pooled = np.full((n, len(head.pooled_names)), np.nan, np.float32)
+    ok = np.ones(n, bool)
+    seqs: dict[str, list] = {name: [None] * n for name in head.tails}
+    present, reasons = set(), {}
+    for i, row in rows:
+        pooled[i], full = complete(head, row, f"{head.modality} row {i} ({ids[i]})")
+        present.update(row.seqs)
+        for name, arr in full.items():
+            seqs[name][i] = arr
+        if row.reason:
+            ok[i], reasons[ids[i]] = False, row.reason
+    if any(s is None for lst in seqs.values() for s in lst):
+        raise ValueError(f"{head.modality}: some rows never came")
+    extra = {k: v for k, v in seqs.items()
+             if k != "frames" and (k not in head.optional or k in present)}
+    return Features(head.modality, ids, ok, pooled, list(head.pooled_names),
+                    frames=seqs.get("frames"), frame_names=head.frame_names, extra=extra,
+                    attrs=dict(head.attrs)), reasons
 
 
 def write(path: str | os.PathLike, feats: Features) -> None:
-    """Write `feats` to `path` atomically and deterministically.
+    """Write `feats` to `path` atomically and deterministically (empathic/store_writer.py).
 
-    The file is built in memory (HDF5's core driver) and then written with one plain write, so
-    a full disk is one DiskFull line naming the file and the space it needs, and the HDF5
-    library never holds a half-written file (on a full disk its cleanup at exit crashed).
+    A full disk is one DiskFull line naming the file and at least the space it needs (the
+    features' raw size: the writer's spills); the previous file stays.
     """
     path = Path(path)
-    image = _image(feats)
-    with atomic_path(path) as tmp, room_for(path, len(image)):
-        tmp.write_bytes(image)
-
-
-def _image(feats: Features) -> bytes:
-    """The bytes of the HDF5 file of `feats` (what `write` puts on disk)."""
-    with h5py.File(f"empathic-{id(feats)}.h5", "w", driver="core", backing_store=False,
-                   block_size=CORE_BLOCK, libver=("earliest", "v110"), track_order=False) as f:
-        _ds(f, "ids", [str(x) for x in feats.ids], dtype=STR)
-        _ds(f, "ok", feats.ok)
-        _ds(f, "pooled", feats.pooled.astype(np.float32))
-        _ds(f, "pooled_names", list(feats.pooled_names), dtype=STR)
-        offsets = None
-        if feats.frames is not None:
-            offsets = _offsets(feats.frames)
-            _ds(f, "frames", _cat(feats.frames, (len(feats.frame_names),) if feats.frame_names
-                                  else _tail(feats.frames)))
-            if feats.frame_names is not None:
-                _ds(f, "frame_names", list(feats.frame_names), dtype=STR)
-        for name, seqs in sorted(feats.extra.items()):
-            off = _offsets(seqs)
-            if offsets is None:
-                offsets = off
-            elif not np.array_equal(off, offsets):
-                raise ValueError(f"{feats.modality}: '{name}' lengths differ from frames")
-            _ds(f, name, _cat(seqs, _tail(seqs)))
-        if offsets is not None:
-            _ds(f, "offsets", offsets)
-        attrs = {"modality": feats.modality, **feats.attrs}
-        for k in sorted(attrs):
-            v = attrs[k]
-            if isinstance(v, (dict, list)):
-                v = json.dumps(v, sort_keys=True)
-            f.attrs[k] = v
-        f.flush()
-        return f.id.get_file_image()
+    need = feats.pooled.nbytes + sum(4 * np.asarray(x).size for seqs in
+                                     [feats.frames or [], *feats.extra.values()] for x in seqs)
+    with atomic_path(path) as tmp, room_for(path, need, at_least=True):
+        w = FeatureWriter(tmp, head_of(feats), feats.ids)
+        try:
+            for i, row in rows_of(feats):
+                w.add(i, row)
+            w.finish()
+        finally:
+            w.close()
 
 
 def read(path: str | os.PathLike, frames: bool = True) -> Features:

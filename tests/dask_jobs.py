@@ -37,3 +37,19 @@ def die_once(item: tuple[str, int]) -> int:
     except FileExistsError:
         return x + 1
     os._exit(1)
+
+
+def slow_first(item: tuple[int, str]) -> int:
+    """Mark the start of item x in folder `marks`, then take longer the earlier the item: later
+    items complete first (out-of-order completion)."""
+    import time
+    x, marks = item
+    open(os.path.join(marks, f"started-{x:04d}"), "w").close()
+    time.sleep(0.02 * max(0, 6 - x))
+    return x * 10
+
+
+def boom_at_5(x: int) -> int:
+    if x == 5:
+        raise RuntimeError("unit 5 failed")
+    return x

@@ -7,7 +7,10 @@
 ``map(fn, items, *, desc, unit, progress, initializer, initargs, chunksize, resources)`` returns
 ``[fn(x) for x in items]`` in input order, whatever runs it and in whatever order tasks finish,
 so the caller (the client) writes every output itself and files are byte-identical for any
-executor and worker count.
+executor and worker count. ``imap(..., window=None)`` yields the same results one by one as
+they complete, in input order, with at most ``window`` batches (default 2 x workers) submitted
+and not yet yielded: a caller that writes each result as it comes (stages.extract) holds at
+most ``window * chunksize`` of them, whatever the corpus size.
 
 - ``fn``, ``initializer``: picklable module-level functions (Dask pickles them by reference, so
   every worker must import the same repository code); ``items``, ``initargs`` and results:
@@ -44,11 +47,12 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+from collections import deque
 from typing import Callable
 
 
 from ..config import params as P
-from .base import Executor, _bar
+from .base import Executor, _bar, batches, run_batch
 
 KINDS = ("processes", "dask")
 SECTIONS = ("features", "training")
@@ -93,32 +97,42 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int = 1):
         self.workers = max(int(workers), 1)
 
-    def map(self, fn, items, *, desc="", unit="it", progress=True, initializer=None, initargs=(),
-            chunksize=1, resources=None) -> list:
+    def imap(self, fn, items, *, desc="", unit="it", progress=True, initializer=None,
+             initargs=(), chunksize=1, resources=None, window=None):
         items = list(items)
-        bar = _bar(len(items), desc, unit, progress)
-        with bar:
+        with _bar(len(items), desc, unit, progress) as bar:
             if self.workers <= 1 or len(items) <= 1:
                 if initializer:
                     initializer(*initargs)
-                out = []
                 for x in items:
-                    out.append(fn(x))
+                    r = fn(x)
                     bar.update(1)
-                return out
+                    yield r
+                return
+            todo = iter(batches(items, chunksize))
             ctx = mp.get_context("forkserver" if os.name == "posix" else "spawn")
             with ctx.Pool(min(self.workers, len(items)), initializer=_pool_worker_init,
                           initargs=(initializer, initargs)) as pool:
-                out = []
-                for r in pool.imap(fn, items, chunksize=max(int(chunksize), 1)):
-                    out.append(r)
-                    bar.update(1)
+                pending: deque = deque()
+
+                def submit() -> None:
+                    batch = next(todo, None)
+                    if batch is not None:
+                        pending.append(pool.apply_async(run_batch, (fn, batch)))
+                for _ in range(self.in_flight(window)):
+                    submit()
+                while pending:
+                    part = pending.popleft().get()       # the oldest batch: input order
+                    submit()
+                    for r in part:
+                        bar.update(1)
+                        yield r
+                    del part
                 # Let the workers exit on their own (leaving `with` terminates them): a worker
                 # killed runs no exit handlers, so what it registered (tqdm's lock, a semaphore
                 # only it unlinks; temporary folders) would be reported leaked or left behind.
                 pool.close()
                 pool.join()
-                return out
 
 
 def _pool_worker_init(initializer: Callable | None, initargs: tuple) -> None:

@@ -1,7 +1,8 @@
 """The Dask side of the executor seam (see empathic/execution/__init__.py for the API and the params).
 
 The client starts or reaches the cluster, checks every worker (same code, paths visible) and
-maps batches of items as tasks; on the workers, `_run_batch` runs an initializer once per
+maps batches of items as tasks (`imap`: at most `window` of them submitted and not yet
+yielded, results in input order); on the workers, `_run_batch` runs an initializer once per
 process (keyed by its args) and the function over its batch. Items are boxed so Dask never
 reads them as task specs; an object every (tuple) item shares is scattered to the workers once.
 """
@@ -15,7 +16,7 @@ import threading
 from pathlib import Path
 
 from ..errors import EmpathicError
-from .base import Executor, _bar
+from .base import Executor, _bar, batches
 
 
 _READY: dict[str, str] = {}          # initializer name -> token of the args it last ran with
@@ -193,13 +194,13 @@ class DaskExecutor(Executor):
                 f"GPU workers with `dask worker <address> --resources GPU=1`, or give a local "
                 f"cluster's workers dask.resources")
 
-    def map(self, fn, items, *, desc="", unit="it", progress=True, initializer=None, initargs=(),
-            chunksize=1, resources=None) -> list:
+    def imap(self, fn, items, *, desc="", unit="it", progress=True, initializer=None,
+             initargs=(), chunksize=1, resources=None, window=None):
         from distributed import as_completed
         self.start()
         items = list(items)
         if not items:
-            return []
+            return
         if resources:
             self._check_resources(resources)
         common, shared = _common(items), []
@@ -208,26 +209,46 @@ class DaskExecutor(Executor):
                                          hash=False)
             refs = {j: _Ref(i) for i, j in enumerate(common)}
             items = [tuple(refs.get(j, v) for j, v in enumerate(x)) for x in items]
-        k = max(int(chunksize), 1)
-        batches = [items[i:i + k] for i in range(0, len(items), k)]
+        parts = batches(items, chunksize)
         import cloudpickle
         token = hashlib.sha256(cloudpickle.dumps(initargs)).hexdigest() if initializer else ""
         tag = f"{desc or getattr(fn, '__name__', 'task')}-{os.urandom(4).hex()}"
         job = _Box((fn, initializer, initargs, token))
-        futures = self.client.map(_run_batch, [_Box(b) for b in batches], job=job, shared=shared,
-                                  key=[f"{tag}-{i}" for i in range(len(batches))],
-                                  retries=self.retries, resources=resources or None, pure=False)
-        sizes = {f.key: len(b) for f, b in zip(futures, batches)}
+        futures: dict[int, object] = {}          # batch index -> future, submitted, not yielded
+        index: dict[str, int] = {}               # key -> batch index, until it completes
+
+        def submit(i: int) -> None:
+            if i < len(parts):
+                futures[i] = self.client.submit(
+                    _run_batch, _Box(parts[i]), job=job, shared=shared, key=f"{tag}-{i}",
+                    retries=self.retries, resources=resources or None, pure=False)
+                index[futures[i].key] = i
+                done.add(futures[i])
+        done = as_completed()
+        ahead = self.in_flight(window)
+        for i in range(ahead):
+            submit(i)
+        ready: dict[int, list] = {}
+        head = 0
         try:
             with _bar(len(items), desc, unit, progress) as bar:
-                for f in as_completed(futures):
+                for f in done:
                     if f.status == "error":
                         f.result()              # raises the task's own exception
-                    bar.update(sizes[f.key])
-            return [r for part in self.client.gather(futures) for r in part]
+                    ready[index.pop(f.key)] = f.result()
+                    while head in ready:        # input order; then one more batch in flight
+                        part = ready.pop(head)
+                        del futures[head]
+                        submit(head + ahead)
+                        head += 1
+                        for r in part:
+                            bar.update(1)
+                            yield r
         except Exception as e:
-            self.client.cancel(futures)
+            self.client.cancel(list(futures.values()))
             if type(e).__name__ == "KilledWorker":
                 raise EmpathicError(f"{desc or 'dask'}: a task's workers died repeatedly ({e}); "
                                     "see the workers' logs (memory?)") from None
             raise
+        finally:
+            self.client.cancel(list(futures.values()))

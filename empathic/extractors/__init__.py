@@ -6,12 +6,22 @@ utterance table, calls :func:`get`, runs it, writes each modality file and its f
 manifest, and enforces ``features.max_failed_fraction``.
 
 Contract of an extractor module: it defines a subclass of :class:`Extractor` and registers it
-with :func:`register`. ``extract`` returns one :class:`Result` per modality it writes, with
-rows in the order of the given table. Failed rows: ``ok`` False, NaN vectors, a reason.
+with :func:`register`, and implements one of:
+
+- ``stream(utts)`` -> :class:`Stream`: one :class:`empathic.store.Head` per modality and an
+  iterator of ``(row index in utts, {modality: Row})`` yielded as the units of work complete
+  (any order, each row once); the driver writes each row as it comes (store_writer), so it
+  holds the rows in flight, not the corpus (audio, face);
+- ``extract(utts)`` -> one :class:`Result` per modality, every row at once, in the order of the
+  table (text, physio, ssl: small per-utterance vectors, or not configured by default).
+
+Each is derived from the other (``extract`` collects a stream; ``stream`` replays the results).
+Failed rows: ``ok`` False, NaN vectors, a reason.
 """
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..execution import Executor, ProcessExecutor
-from ..store import Features
+from ..store import Features, Head, Row, collect, head_of, rows_of
 
 # extractor name -> (module, modalities it writes)
 REGISTRY: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -39,6 +49,26 @@ class Result:
     reasons: dict[str, str] = field(default_factory=dict)   # utt_id -> reason, for ok=False rows
 
 
+@dataclass
+class Stream:
+    """An extractor's output as it comes: its modalities' heads and (row, {modality: Row})."""
+
+    heads: dict[str, Head]
+    rows: Iterator[tuple[int, dict[str, Row]]]
+
+
+def stream_of(results: dict[str, Result]) -> Stream:
+    """The stream of results held whole (an extractor that implements `extract` only)."""
+    heads = {m: head_of(r.features) for m, r in results.items()}
+    per = {m: rows_of(r.features, r.reasons) for m, r in results.items()}
+
+    def rows():
+        for m, it in per.items():
+            for i, row in it:
+                yield i, {m: row}
+    return Stream(heads, rows())
+
+
 class Extractor:
     name: str = ""
     version: str = "1"
@@ -55,7 +85,24 @@ class Extractor:
         self.executor = executor if executor is not None else ProcessExecutor(workers)
 
     def extract(self, utts: pd.DataFrame) -> dict[str, Result]:  # modality -> Result
-        raise NotImplementedError
+        """Every row at once (default: the stream collected)."""
+        st = self.stream(utts)
+        rows = {m: [] for m in st.heads}
+        for i, per in st.rows:
+            for m, row in per.items():
+                rows[m].append((i, row))
+        out = {}
+        for m, head in st.heads.items():
+            feats, reasons = collect(head, utts["utt_id"], rows.pop(m))
+            out[m] = Result(feats, reasons)
+        return out
+
+    def stream(self, utts: pd.DataFrame) -> Stream:
+        """The rows as the units of work complete (default: `extract`'s results replayed)."""
+        if type(self).extract is Extractor.extract:
+            raise NotImplementedError(f"{type(self).__name__} implements neither stream nor "
+                                      "extract")
+        return stream_of(self.extract(utts))
 
     def unavailable(self, utts: pd.DataFrame) -> str | None:
         """Why this corpus has no such signal at all (e.g. KEMDy has no video), else None.

@@ -13,6 +13,7 @@ Audio is mixed to mono and resampled to ``features.audio.sample_rate`` when the 
 openSMILE computes LLDs and functionals in one pass (one configuration, two sinks), so the
 frames and the functionals always come from the same analysis. Utterances run in parallel on
 ``features.workers`` processes, one thread each; results do not depend on the worker count.
+Rows stream to the file as batches complete (Extractor.stream; a few batches in flight).
 Missing, unreadable, empty or too-short audio is a failed row with a reason. So is a truncated
 wav (its data chunk shorter than its header declares, e.g. a copy cut off): its samples cover
 only the start of the utterance, so features from them would describe another span; the row
@@ -31,8 +32,8 @@ from opensmile.core.lib import OpenSMILE, OpenSmileException
 
 from ..config import params as P
 from ..execution import limit_threads
-from ..store import Features
-from . import Extractor, Result, register
+from ..store import Head, Row
+from . import Extractor, Stream, register
 
 FRAME_RATE = 100            # openSMILE LLD hop (10 ms) and the log-mel hop
 WIN_S, HOP_S = 0.025, 0.010
@@ -207,27 +208,24 @@ class AudioExtractor(Extractor):
     name = "audio"
     version = "1"
 
-    def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
+    def stream(self, utts: pd.DataFrame) -> Stream:
         cfg = config_from(self.params)
         func_names, lld_names = feature_names(cfg.feature_set)
         names = func_names + logmel_names(cfg.n_mels)
-        ids = list(utts["utt_id"])
+        head = Head("audio", names, {"frames": (len(lld_names),)}, lld_names,
+                    attrs={"frame_rate": FRAME_RATE, "feature_set": cfg.feature_set,
+                           "sample_rate": cfg.sample_rate, "n_mels": cfg.n_mels})
         paths = [str(self.root / w) if w else "" for w in utts["wav"]]
-        # A batch of 4 utterances is one unit of work (one Dask task, one imap chunk).
-        out = self.executor.map(_analyse, paths, desc="audio", progress=self.progress,
-                                initializer=_init_worker, initargs=(cfg,), chunksize=4,
-                                unit="utt")
-        pooled = np.full((len(ids), len(names)), np.nan, np.float32)
-        frames, reasons = [], {}
-        for i, (u, (vec, fr, why)) in enumerate(zip(ids, out)):
-            if why is None:
-                pooled[i] = vec
-                frames.append(fr)
-            else:
-                reasons[u] = why
-                frames.append(np.zeros((0, len(lld_names)), np.float32))
-        ok = np.array([u not in reasons for u in ids], bool)
-        feats = Features("audio", ids, ok, pooled, names, frames=frames, frame_names=lld_names,
-                         attrs={"frame_rate": FRAME_RATE, "feature_set": cfg.feature_set,
-                                "sample_rate": cfg.sample_rate, "n_mels": cfg.n_mels})
-        return {"audio": Result(feats, reasons)}
+        # A batch of 4 utterances is one unit of work (one Dask task, one pool task).
+        out = self.executor.imap(_analyse, paths, desc="audio", progress=self.progress,
+                                 initializer=_init_worker, initargs=(cfg,), chunksize=4,
+                                 unit="utt")
+        failed = Row(np.full(len(names), np.nan, np.float32),
+                     {"frames": np.zeros((0, len(lld_names)), np.float32)})
+
+        def rows():
+            for i, (vec, fr, why) in enumerate(out):
+                row = Row(vec, {"frames": fr}) if why is None else Row(
+                    failed.pooled, failed.seqs, why)
+                yield i, {"audio": row}
+        return Stream({"audio": head}, rows())

@@ -38,9 +38,9 @@ from skimage.feature import hog
 from ..config import params as P
 from ..errors import EmpathicError
 from ..execution import limit_threads
-from ..store import Features
-from . import Extractor, Result, register
+from . import Extractor, Stream, register
 from . import facegeom as G
+from .face_rows import heads, span_rows
 from .facegeom import FaceTracker, side_columns
 
 MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
@@ -250,15 +250,6 @@ def process_video(job: tuple[str, list[Span]]) -> list[SpanOut]:
 # ---------------------------------------------------------------------------------------------
 # Main side: jobs, assembly of the two modalities.
 
-def _stats(x: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
-    return np.concatenate([{"mean": np.mean, "std": np.std, "max": np.max}[k](x, axis=0)
-                           for k in kinds])
-
-
-def _names(prefix: str, names: list[str], kinds: tuple[str, ...]) -> list[str]:
-    return [f"{prefix}{k}_{n}" if prefix else f"{n}_{k}" for k in kinds for n in names]
-
-
 @register
 class FaceExtractor(Extractor):
     """dlib landmarks + HOG of the aligned face over each utterance's span (see module doc)."""
@@ -273,20 +264,20 @@ class FaceExtractor(Extractor):
             return f"{corpora} has no video"
         return None
 
-    def extract(self, utts: pd.DataFrame) -> dict[str, Result]:
+    def stream(self, utts: pd.DataFrame) -> Stream:
         cfg = FaceConfig.from_params(self.params)
         predictor_path()          # one clear error here when the landmark model is missing
-        outs: list[SpanOut | None] = [None] * len(utts)
+        early: list[tuple[int, SpanOut]] = []     # rows that fail before any decoding
         jobs: dict[str, list[Span]] = {}
         for i, (video, side, start, end) in enumerate(
                 zip(utts["video"], utts["video_side"], utts["start"], utts["end"])):
             if not video:
-                outs[i] = _failed("no video for this utterance", cfg)
+                early.append((i, _failed("no video for this utterance", cfg)))
             elif side_columns(side, 1 << 30) is None:
-                outs[i] = _failed(f"bad video_side '{side}' (expected left, right, full or "
-                                  f"x<a>-<b> with a < b)", cfg)
+                early.append((i, _failed(f"bad video_side '{side}' (expected left, right, full "
+                                         f"or x<a>-<b> with a < b)", cfg)))
             elif not (np.isfinite(start) and np.isfinite(end) and 0 <= start <= end):
-                outs[i] = _failed(f"bad span [{start}, {end}]", cfg)
+                early.append((i, _failed(f"bad span [{start}, {end}]", cfg)))
             else:
                 other = LISTENER_SIDE.get(side) if cfg.listener else None
                 jobs.setdefault(video, []).append(Span(i, side, float(start), float(end), other))
@@ -294,76 +285,21 @@ class FaceExtractor(Extractor):
         for video, spans in jobs.items():
             path = self.root / video
             if not path.is_file():
-                for s in spans:
-                    outs[s.row] = _failed(f"missing video: {path}", cfg)
+                early.extend((s.row, _failed(f"missing video: {path}", cfg)) for s in spans)
             else:
                 items.append((str(path), spans))
-        # Longest videos first (load balance); results come back in this (deterministic) order.
+        # Longest videos first (load balance); results come back in this (deterministic) order
+        # and each video's rows go to the files as it completes.
         items.sort(key=lambda it: (-sum(s.end - s.start for s in it[1]), it[0]))
         # One video is one unit of work; each worker finds its own copy of the model file.
-        results = self.executor.map(process_video, items, desc="face", progress=self.progress,
-                                    initializer=_init_worker, initargs=(cfg, None), unit="video")
-        for (_, spans), res in zip(items, results):
-            for s, o in zip(spans, res):
-                outs[s.row] = o
-        return self._assemble(list(utts["utt_id"]), outs, cfg)
+        results = self.executor.imap(process_video, items, desc="face", progress=self.progress,
+                                     initializer=_init_worker, initargs=(cfg, None),
+                                     unit="video")
 
-    def _assemble(self, ids: list[str], outs: list[SpanOut], cfg: FaceConfig) -> dict[str, Result]:
-        pnames = G.point_names()
-        kinds_lm, kinds_m = ("mean", "std"), ("mean", "std", "max")
-        lm_names = (_names("lm_", pnames, kinds_lm) + _names("", G.MEASURES, kinds_m)
-                    + ["face_found"])
-        hog_names = [f"hog{i:04d}" for i in range(cfg.hog_dim)]
-        n = len(ids)
-        ok = np.array([not o.reason for o in outs], dtype=bool)
-        lm_pooled = np.full((n, len(lm_names)), np.nan, np.float32)
-        v_pooled = np.full((n, 2 * cfg.hog_dim), np.nan, np.float32)
-        lm_frames, norm, times = [], [], []
-        reasons = {}
-        for i, o in enumerate(outs):
-            aligned, meas = G.analyse(o.points)
-            flat = aligned.reshape(len(aligned), 2 * G.N_POINTS)
-            lm_frames.append(np.concatenate([flat, meas], axis=1).astype(np.float32))
-            norm.append(aligned.astype(np.float32))
-            times.append(o.times.reshape(-1, 1))
-            if o.reason:
-                reasons[ids[i]] = o.reason
-                continue
-            lm_pooled[i] = np.concatenate([_stats(flat, kinds_lm), _stats(meas, kinds_m),
-                                           [len(o.points) / max(o.n_frames, 1)]])
-            v_pooled[i] = _stats(o.hog, ("mean", "std"))
-        attrs = {"frame_rate": cfg.fps}
-        extra = {"points": [o.points for o in outs], "points_norm": norm, "times": times}
-        if any(o.listener is not None for o in outs):
-            extra.update(_listener_arrays(outs))
-        landmarks = Features(
-            modality="landmarks", ids=ids, ok=ok, pooled=lm_pooled, pooled_names=lm_names,
-            frames=lm_frames, frame_names=pnames + list(G.MEASURES), extra=extra,
-            attrs={**attrs, "points": "dlib 68, source pixels (full frame)",
-                   "points_norm": "similarity-aligned on nose + eye corners; unit inter-ocular"})
-        video = Features(
-            modality="video", ids=ids, ok=ok, pooled=v_pooled,
-            pooled_names=_names("", hog_names, ("mean", "std")),
-            frames=[o.hog for o in outs], frame_names=hog_names, extra={"times": times},
-            attrs={**attrs, "descriptor": f"HOG of the {cfg.chip_size}px dlib face chip"})
-        return {"video": Result(video, dict(reasons)), "landmarks": Result(landmarks, reasons)}
-
-
-def _listener_arrays(outs: list[SpanOut]) -> dict[str, list[np.ndarray]]:
-    """The listener's face on each utterance's frames: `listener_points` (source pixels),
-    `listener_points_norm` (aligned) and `listener_frames` (aligned points + measures, the
-    columns of `frames`); NaN rows where the listener's face was not found."""
-    out = {"listener_points": [], "listener_points_norm": [], "listener_frames": []}
-    for o in outs:
-        pts = o.listener if o.listener is not None else np.full(o.points.shape, np.nan, np.float32)
-        good = np.isfinite(pts).all(axis=(1, 2))
-        aligned = np.full(pts.shape, np.nan, np.float32)
-        meas = np.full((len(pts), len(G.MEASURES)), np.nan, np.float32)
-        if good.any():
-            a, m = G.analyse(pts[good])
-            aligned[good], meas[good] = a, m
-        out["listener_points"].append(pts.astype(np.float32))
-        out["listener_points_norm"].append(aligned)
-        flat = aligned.reshape(len(pts), 2 * G.N_POINTS)
-        out["listener_frames"].append(np.concatenate([flat, meas], 1).astype(np.float32))
-    return out
+        def rows():
+            for i, o in early:
+                yield i, span_rows(o)
+            for (_, spans), res in zip(items, results):
+                for s, o in zip(spans, res):
+                    yield s.row, span_rows(o)
+        return Stream(heads(cfg), rows())
