@@ -33,20 +33,19 @@ import cv2
 import dlib
 import numpy as np
 import pandas as pd
-from skimage.feature import hog
 
 from ..config import params as P
 from ..errors import EmpathicError
 from ..execution import limit_threads
 from ..store import Features
-from . import Extractor, Result, register
+from . import Extractor, Result, facehog, register
 from . import facegeom as G
 from .facegeom import FaceTracker, side_columns
 
 MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
 END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of its video
 CHIP_PADDING = 0.25        # dlib.get_face_chip default: context around the face
-HOG_ORIENTATIONS = 9
+HOG_ORIENTATIONS = facehog.ORIENTATIONS
 SIDES = ("left", "right", "full")
 LISTENER_SIDE = {"left": "right", "right": "left"}   # dyadic recordings: the other half
 
@@ -137,8 +136,7 @@ def _init_worker(cfg: FaceConfig, model: str | None = None) -> None:
 
 
 def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:
-    return hog(chip, orientations=HOG_ORIENTATIONS, pixels_per_cell=(cfg.hog_cell,) * 2,
-               cells_per_block=(2, 2), block_norm="L2-Hys", feature_vector=True).astype(np.float32)
+    return facehog.hog(chip, cfg.hog_cell)      # skimage.feature.hog's values (facehog)
 
 
 def _luma(frame) -> np.ndarray:
