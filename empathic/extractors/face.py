@@ -128,11 +128,13 @@ _W: dict = {}
 
 
 def _init_worker(cfg: FaceConfig, model: str | None = None) -> None:
-    """Load the detector and the landmark model (`model`, default: this machine's copy)."""
+    """Load the detector, the landmark model (`model`, default: this machine's copy) and the
+    HOG's tables."""
     limit_threads(1)
     cv2.setNumThreads(1)
     _W.update(cfg=cfg, detector=dlib.get_frontal_face_detector(),
               predictor=dlib.shape_predictor(model or str(predictor_path())))
+    facehog.prepare(cfg.hog_cell)
 
 
 def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:
