@@ -145,6 +145,9 @@ def report(clock: Clock, proc: int, dec: int, njobs: int, root: Path, cfg) -> No
 def moved(base: list, other: list, proc: int) -> None:
     """How far the changed params' points are from the params' own (see the module doc)."""
     for who in ("speaker", "listener"):
+        if who == "listener" and any(o.listener is None for o in base + other):
+            print("  listener: not tracked in one of the two runs")
+            continue
         found = [0, 0]
         dist = []
         for a, b in zip(base, other):
