@@ -33,12 +33,11 @@ import cv2
 import dlib
 import numpy as np
 import pandas as pd
-from skimage.feature import hog
 
 from ..config import params as P
 from ..errors import EmpathicError
 from ..execution import limit_threads
-from . import Extractor, Stream, register
+from . import Extractor, Stream, facehog, register
 from . import facegeom as G
 from .face_rows import heads, span_rows
 from .facegeom import FaceTracker, side_columns
@@ -46,7 +45,7 @@ from .facegeom import FaceTracker, side_columns
 MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
 END_TOLERANCE_S = 0.5      # a span may end this much after the last frame of its video
 CHIP_PADDING = 0.25        # dlib.get_face_chip default: context around the face
-HOG_ORIENTATIONS = 9
+HOG_ORIENTATIONS = facehog.ORIENTATIONS
 SIDES = ("left", "right", "full")
 LISTENER_SIDE = {"left": "right", "right": "left"}   # dyadic recordings: the other half
 
@@ -129,16 +128,17 @@ _W: dict = {}
 
 
 def _init_worker(cfg: FaceConfig, model: str | None = None) -> None:
-    """Load the detector and the landmark model (`model`, default: this machine's copy)."""
+    """Load the detector, the landmark model (`model`, default: this machine's copy) and the
+    HOG's tables."""
     limit_threads(1)
     cv2.setNumThreads(1)
     _W.update(cfg=cfg, detector=dlib.get_frontal_face_detector(),
               predictor=dlib.shape_predictor(model or str(predictor_path())))
+    facehog.prepare(cfg.hog_cell)
 
 
 def _hog(chip: np.ndarray, cfg: FaceConfig) -> np.ndarray:
-    return hog(chip, orientations=HOG_ORIENTATIONS, pixels_per_cell=(cfg.hog_cell,) * 2,
-               cells_per_block=(2, 2), block_norm="L2-Hys", feature_vector=True).astype(np.float32)
+    return facehog.hog(chip, cfg.hog_cell)      # skimage.feature.hog's values (facehog)
 
 
 def _luma(frame) -> np.ndarray:
