@@ -306,6 +306,9 @@ class Reaction(Training):
     windows: Annotated[list[Literal["listening", "replying"]], Field(min_length=1)]
     reactions: Annotated[int, Field(ge=1, le=50, strict=True)]
     wta_relax: Annotated[float, Field(ge=0, le=1)]
+    wta_relax_start: Optional[Annotated[float, Field(ge=0, le=1)]]   # null: wta_relax throughout
+    wta_anneal_epochs: NonNegInt
+    diversity: Annotated[float, Field(ge=0, le=100)]
     appropriate_quantile: Annotated[float, Field(ge=0, le=1)]
     mime_lag_s: Annotated[float, Field(ge=0, le=10)]
     max_missing: Annotated[float, Field(ge=0, le=1)]

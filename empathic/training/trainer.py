@@ -163,7 +163,8 @@ class Trainer:
             keep_last: bool = False) -> FitResult:
         """Train on the `train` split, early-stop on `val`; restores the best epoch.
 
-        `loss_fn(outputs, targets)` -> scalar tensor (outputs are float32 dicts). `epochs` and
+        `loss_fn(outputs, targets)` -> scalar tensor (outputs are float32 dicts); a loss with a
+        schedule has `set_epoch(epoch)`, called at the start of every epoch. `epochs` and
         `patience` override the hyper-params; `keep_last` keeps the last epoch's weights (a refit
         on train + validation for the epoch count early stopping chose: nothing held out steers
         it).
@@ -178,7 +179,10 @@ class Trainer:
         curve, t0 = [], time.perf_counter()
         bar = tqdm(range(1, epochs + 1), desc=f"train {tag}".strip(), disable=not self.progress,
                    leave=False)
+        schedule = getattr(loss_fn, "set_epoch", None)   # a loss with an annealed term
         for epoch in bar:
+            if schedule is not None:
+                schedule(epoch)
             model.train()
             total, n = torch.zeros((), device=dev), 0
             for batch in train.batches(hp.batch_size, gen):

@@ -34,6 +34,7 @@ import torch
 
 from ...errors import EmpathicError
 from ...nets.reaction import ReactionNet
+from ...nets.wta import WTALoss
 from ...scoring import landmarks as L
 from ...scoring import reaction as R
 from ..data import FeatureBank, Rows, Tables, nearest_rows
@@ -62,7 +63,7 @@ class ReactionTask(Task):
         self.t_in = max(1, int(round(c.listen_s * self.fps)))
         self.t_reply = int(round(c.reply_s * self.fps))
         self.windows = list(c.windows)
-        self.k, self.relax = c.reactions, float(c.wta_relax)
+        self.k = c.reactions
         self.quantile, self.max_missing = float(c.appropriate_quantile), float(c.max_missing)
         self.lag = int(round(c.mime_lag_s * self.fps))
         self.figure_pairs = c.figure_pairs
@@ -235,17 +236,17 @@ class ReactionTask(Task):
                                       np.maximum(y.reshape(-1, OUT).std(axis=0), 1e-6)])
 
     def objective(self, train: Rows):
-        """Relaxed winner-takes-all over the K reactions of the per-feature standardised squared
+        """Relaxed winner-takes-all (empathic.nets.wta) of the per-feature standardised squared
         error, the 136 point coordinates and the 4 measures weighted half and half."""
         y = train.Y[TARGET].reshape(-1, OUT).astype(np.float64)
         w = np.r_[np.full(SHAPE, 0.5 / SHAPE), np.full(OUT - SHAPE, 0.5 / (OUT - SHAPE))]
         w = torch.tensor(w / np.maximum(y.var(axis=0), 1e-12), dtype=torch.float32)
-        k, t, relax = self.k, self.t_out, self.relax
+        wta = WTALoss(w, self.k, self.t_out, OUT, self.p.wta_relax, self.p.wta_relax_start,
+                      self.p.wta_anneal_epochs, self.p.diversity)
 
         def loss(out, target):
-            o = out[TARGET].reshape(-1, k, t, OUT)
-            e = ((o - target[TARGET].reshape(-1, 1, t, OUT)) ** 2 * w.to(o.device)).sum(3).mean(2)
-            return ((1 - relax) * e.min(dim=1).values + relax * e.mean(dim=1)).mean()
+            return wta(out[TARGET], target[TARGET])
+        loss.set_epoch = wta.set_epoch
         return loss
 
     # -- evaluation ----------------------------------------------------------------------------
