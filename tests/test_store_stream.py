@@ -8,7 +8,7 @@ import random
 import h5py
 import numpy as np
 import pytest
-from test_disk_full import one_error_line, run_limited
+from test_disk_full import WRITE_FEATURES, one_error_line, run_limited
 
 from empathic import store, store_writer
 from empathic.store_writer import FeatureWriter
@@ -128,26 +128,13 @@ def test_a_row_that_breaks_the_head_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-WRITE_BIG = """
-import numpy as np
-from empathic import cli, store
-n = 3000
-rng = np.random.default_rng(0)
-feats = store.Features("text", [f"u{i}" for i in range(n)], np.ones(n, bool),
-                       rng.random((n, 384)).astype(np.float32), [f"d{i}" for i in range(384)],
-                       frames=[rng.random((20, 16)) for _ in range(n)],
-                       frame_names=[f"f{i}" for i in range(16)])
-cli.run(lambda: store.write("features/text.h5", feats))
-"""
-
-
 def test_a_full_disk_while_hdf5_writes_is_one_line_no_crash(tmp_path):
     """Each spill (pooled 4.6 MiB, frames 3.8 MiB) fits under the 6 MiB per-file limit, the
     HDF5 file (~8 MiB) does not: HDF5's own write fails, and is one line (no exit 139)."""
     (tmp_path / "features").mkdir()
     old = tmp_path / "features/text.h5"
     old.write_bytes(b"the previous features")
-    line = one_error_line(run_limited(["-c", WRITE_BIG], tmp_path, 6 << 20))
+    line = one_error_line(run_limited(["-c", WRITE_FEATURES], tmp_path, 6 << 20))
     assert "features/text.h5" in line and "File too large" in line
     assert old.read_bytes() == b"the previous features"
     assert [p.name for p in (tmp_path / "features").iterdir()] == ["text.h5"]
