@@ -135,3 +135,34 @@ def test_checkpoints_reload_and_training_is_deterministic(trained, project, tmp_
         rows = again.assemble(tables, bank)
         out = model.predict({m: rows.X[m][:3] for m in model.inputs})["reaction"]
         assert out.shape == (3, again.k * again.t_out * 140) and np.isfinite(out).all()
+
+
+def test_per_session_row_arrays_are_the_pooled_ones(project):
+    """evaluate keeps each fold's per-row comparison arrays, not its predictions: those of the
+    test sessions one after another must be those of the pooled rows (appropriateness is within
+    a session)."""
+    task = load_task("reaction", params())
+    rows = task.assemble(Tables.load(project / "data/pairs"), FeatureBank(project / "features"))
+    gen = np.random.default_rng(0).normal(size=(len(rows), task.k * task.t_out * 140))
+    pred = {"reaction": gen.astype(np.float32)}
+    sessions = list(dict.fromkeys(rows.groups))
+    parts = [np.flatnonzero(rows.groups == s) for s in sessions]
+    order = np.concatenate(parts)
+    pooled = rows.take(order)
+    for metric in task.comparisons_of(rows):
+        whole = task.row_stat(metric, pooled, {"reaction": pred["reaction"][order]})[0][0]
+        per = [task.row_stat(metric, rows.take(i), {"reaction": pred["reaction"][i]})[0][0]
+               for i in parts]
+        assert np.array_equal(whole, np.concatenate(per)), metric
+
+
+def test_figures_get_only_the_drawn_rows(project):
+    from empathic.training.task import spread_rows
+    assert spread_rows(10, 4).tolist() == [0, 3, 6, 9] and spread_rows(2, 4).tolist() == [0, 1]
+    task = load_task("reaction", params())
+    rows = task.assemble(Tables.load(project / "data/pairs"), FeatureBank(project / "features"))
+    shown = task.figure_rows(len(rows) + 100)           # rows sit at positions 100.. of all
+    res = evaluate._fold_result({}, 0, rows, {"m": {"reaction": rows.Y["reaction"]}}, shown, 100)
+    want = shown[shown >= 100] - 100
+    assert res.test.ids.tolist() == rows.ids[want].tolist()
+    assert np.array_equal(res.pred["m"]["reaction"], rows.Y["reaction"][want])

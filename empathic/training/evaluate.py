@@ -11,6 +11,12 @@ delta, a bootstrap interval over dialogues and the p-value from the same resampl
 lists the warnings and no comparison is `better`. Written by empathic.scoring.report.write: the
 headline DVC reads (metrics/<task>.json, metrics/<task>/table/) and the full report
 (metrics/<task>/report.json).
+
+Memory is bounded by a fold, not by the corpus: a fold and seed's predictions are scored and
+dropped; what stays per entry and seed is each comparison metric's per-row arrays (Task.row_stat
+on the fold's test rows: row arrays of whole test sessions, so those of all folds one after
+another are the pooled rows'), and for the figures the first seed's predictions of the rows
+Task.figure_rows names (default: every row).
 """
 from __future__ import annotations
 
@@ -67,12 +73,14 @@ def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
     base: dict[str, list] = {}
     sel: dict[str, list] = {}         # selectable entry -> [validation value per (fold, seed)]
     vloss: dict[str, list] = {}
-    preds: dict[str, dict[int, list]] = {}   # entry -> seed -> [test predictions per fold]
-    tests, results = [], []
-    for fold in folds:
+    per_row: dict[str, dict[int, list]] = {}   # entry -> seed -> [{metric: row arrays} per fold]
+    stats: dict[str, object] = {}     # metric -> statistic of its row arrays
+    tests = [task.scored(rows.take(fold_masks(rows.groups, f)[2])) for f in folds]
+    shown = task.figure_rows(sum(len(t) for t in tests))
+    results, start = [], 0
+    for fold, test in zip(folds, tests):
         tr, va, te = fold_masks(rows.groups, fold)
-        train, val, test = (task.scored(rows.take(m)) for m in (tr, va, te))
-        tests.append(test)
+        train, val = (task.scored(rows.take(m)) for m in (tr, va))
         for seed in seeds:
             d = models_dir / unit_dir(fold, seed)
             out, ref = {}, None
@@ -90,29 +98,33 @@ def evaluate(task: Task, tables: Tables, bank: FeatureBank, models_dir: Path,
                 out.update(task.apply_ensembles(json.loads(ens.read_text()), out, test, fold))
             for name, o in out.items():
                 scores.setdefault(name, []).append(task.score(test, o["test"], ref))
-                preds.setdefault(name, {}).setdefault(seed, []).append(o["test"])
+                _keep_rows(task, per_row, stats, name, seed, test, o["test"])
                 if o["val"] is not None and task.selectable(name):
                     sel.setdefault(name, []).append(task.selection_value(val, o["val"]))
             bl = task.baselines(train, test, ref, seed)
             for name, p in bl.items():
                 base.setdefault(name, []).append(task.score(test, p, ref))
-                preds.setdefault(name, {}).setdefault(seed, []).append(p)
+                _keep_rows(task, per_row, stats, name, seed, test, p)
             if seed == seeds[0]:
-                results.append(FoldResult(fold, seed, test, {**{k: v["test"] for k, v in out.items()},
-                                                             **bl}))
+                results.append(_fold_result(fold, seed, test, {**{k: v["test"] for k, v in
+                                                                  out.items()}, **bl},
+                                            shown, start))
+            del out, bl                   # this fold's predictions: only their row arrays stay
+        start += len(test)
     order = [s.name for s in specs] + [n for n in scores if n not in {s.name for s in specs}]
     best, selection = select(task, sel, vloss, order)
     singles = [s.name for s in specs if s.single and s.name in sel]
     best_single = select(task, {n: sel[n] for n in singles}, vloss, order)[0] if singles else None
     truth = concat_rows(tests)
-    pooled = {n: {s: {k: np.concatenate([p[k] for p in per]) for k in per[0]}
-                  for s, per in by_seed.items()} for n, by_seed in preds.items()}
+    pooled = {n: {s: {m: tuple(np.concatenate(a) for a in zip(*[f[m] for f in per]))
+                      for m in per[0]} for s, per in by_seed.items()}
+              for n, by_seed in per_row.items()}
     warnings = too_small(rows, folds)
-    comps = comparisons(task, truth, pooled, best, best_single, list(base), bool(warnings))
+    comps = comparisons(task, truth, pooled, stats, best, best_single, list(base), bool(warnings))
     doc = report.build(
         protocol(tables.folds, folds, refit_enabled(task)), [f["name"] for f in folds], seeds,
         len(truth), scores, base, best=best, aggregation=AGGREGATION,
-        pooled=pooled_figures(task, truth, pooled),
+        pooled=pooled_figures(pooled, stats),
         selection=selection, comparisons=comps, environment=environment(ref.device.type),
         **({"rows": rows_info(rows)} | task.report_extra(rows)),
         uses_future_turns=[s.name for s in specs if s.uses_future],
@@ -143,37 +155,54 @@ def select(task: Task, sel: dict[str, list], vloss: dict[str, list],
                   "tie_break": "mean validation loss, then declared order (simplest first)"}
 
 
-def _row_tuples(task: Task, metric: str, truth: Rows, by_seed: dict) -> tuple[list, object]:
-    rows, stat = [], None
-    for s in sorted(by_seed):
-        arrays, stat = task.row_stat(metric, truth, by_seed[s])
-        rows.append(arrays)
-    return rows, stat
+def _keep_rows(task: Task, per_row: dict, stats: dict, name: str, seed: int, test: Rows,
+               pred: dict) -> None:
+    """Keep an entry's per-row arrays of every comparison metric on one fold's test rows (not
+    its predictions). A task's row arrays are per row and its test folds whole sessions, so
+    those of all folds one after another are those of the pooled rows."""
+    got = {}
+    for metric in task.comparisons_of(test):
+        got[metric], stats[metric] = task.row_stat(metric, test, pred)
+    per_row.setdefault(name, {}).setdefault(seed, []).append(got)
 
 
-def pooled_figures(task: Task, truth: Rows, pooled: dict) -> dict:
+def _fold_result(fold: dict, seed: int, test: Rows, pred: dict, shown, start: int) -> FoldResult:
+    """The fold's FoldResult, only its rows among `shown` (positions in all folds' test rows)."""
+    if shown is None:
+        return FoldResult(fold, seed, test, pred)
+    idx = np.asarray(shown, int)
+    idx = idx[(idx >= start) & (idx < start + len(test))] - start
+    return FoldResult(fold, seed, test.take(idx),
+                      {n: {k: np.asarray(v)[idx] for k, v in p.items()} for n, p in pred.items()})
+
+
+def _row_tuples(metric: str, by_seed: dict) -> list:
+    return [by_seed[s][metric] for s in sorted(by_seed)]
+
+
+def pooled_figures(pooled: dict, stats: dict) -> dict:
+    """Per entry and comparison metric: the statistic of the pooled test rows, mean over seeds."""
     out = {}
     for name, by_seed in pooled.items():
         out[name] = {}
-        for metric in task.comparisons_of(truth):
-            rows, stat = _row_tuples(task, metric, truth, by_seed)
-            out[name][metric] = round(float(np.mean([stat(*r) for r in rows])), 6)
+        for metric in next(iter(by_seed.values())):
+            rows = _row_tuples(metric, by_seed)
+            out[name][metric] = round(float(np.mean([stats[metric](*r) for r in rows])), 6)
     return out
 
 
-def comparisons(task: Task, truth: Rows, pooled: dict, best: str, best_single: str | None,
-                baselines: list[str], too_small: bool = False) -> dict:
+def comparisons(task: Task, truth: Rows, pooled: dict, stats: dict, best: str,
+                best_single: str | None, baselines: list[str], too_small: bool = False) -> dict:
     others = list(baselines) + ([best_single] if best_single and best_single != best else [])
     others += [o for a, o in task.extra_comparisons(best, list(pooled)) if a == best and o not in others]
     groups = truth.extra.get("dialog_key", truth.groups)
     out = {}
     for other in others:
         for metric, higher in task.comparisons_of(truth).items():
-            a, stat = _row_tuples(task, metric, truth, pooled[best])
-            b, _ = _row_tuples(task, metric, truth, pooled[other])
+            a, b = _row_tuples(metric, pooled[best]), _row_tuples(metric, pooled[other])
             key = f"{best} vs {other}" + (f" ({metric})" if len(task.comparisons_of(truth)) > 1
                                           else "")
-            c = compare.paired(stat, a, b, groups, higher)
+            c = compare.paired(stats[metric], a, b, groups, higher)
             if too_small:
                 c.update(better=False, withheld="below the minimum data (see warnings)")
             out[key] = {"vs": other, "metric": metric, **c,

@@ -202,11 +202,22 @@ class Task:
         """Ensemble name -> {"val": pred or None, "test": pred} from the members' predictions."""
         return {}
 
+    def figure_rows(self, n: int) -> np.ndarray | None:
+        """Positions among all folds' n test rows (fold order) that figures() draws: evaluate
+        keeps only their predictions (of the first seed) for it; None: every row."""
+        return None
+
     def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
-        """Write task-specific figures (PNG) into out_dir."""
+        """Write task-specific figures (PNG) into out_dir (results: per fold, the first seed's
+        test rows and predictions, only the figure_rows ones)."""
 
     def report_extra(self, rows: Rows) -> dict:
         return {}
+
+
+def spread_rows(n: int, k: int) -> np.ndarray:
+    """k (at most n) positions evenly spread over n rows, first and last included."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).astype(int))
 
 
 def available() -> list[str]:

@@ -11,9 +11,9 @@ Target per frame: B's aligned 68 points as displacement from B's reference face 
 earlier turns in the dialogue, observed history) and four measures (mouth opening, mouth-corner
 height, brow height, eye opening) as change from B's reference. Inputs: A's frames on the same
 grid over the listening window (A's six face measures as change from A's own mean, eGeMAPS
-descriptors averaged per grid step, HOG) and the text embedding; they end where B starts, so nothing of B's reply
-leaks in. Models: `offline` (a bidirectional encoder: every frame sees the whole window) and
-`online` (causal: frame t sees nothing after t), each giving K reactions
+descriptors averaged per grid step, HOG) and the text embedding; they end where B starts, so
+nothing of B's reply leaks in. Models: `offline` (a bidirectional encoder: every frame sees the
+whole window) and `online` (causal: frame t sees nothing after t), each giving K reactions
 (empathic.nets.reaction), trained with a relaxed winner-takes-all loss: the closest of the K to
 the real reaction gets weight 1 - wta_relax, all K share wta_relax.
 
@@ -40,7 +40,7 @@ from ...scoring import reaction as R
 from ..data import FeatureBank, Rows, Tables, nearest_rows
 from ..sequences import (LISTENER, MEASURES, SequenceBank, displacement, face_track, fill_gaps,
                          reference)
-from ..task import FoldResult, ModelSpec, Task
+from ..task import FoldResult, ModelSpec, Task, spread_rows
 from ..utterances import dialog_key
 
 TARGET = "reaction"
@@ -75,6 +75,7 @@ class ReactionTask(Task):
         replying = "replying" in self.windows
         self.t_listen = self.t_in if self.listening else 0
         self.t_out = self.t_listen + (self.t_reply if replying else 0)
+        self.max_lag = int(max(1, min(round(2 * self.fps), self.t_out - 3)))   # fr_syn's lags
 
     def skip_reason(self, bank: FeatureBank) -> str | None:
         why = bank.unavailable("landmarks")
@@ -114,7 +115,7 @@ class ReactionTask(Task):
             for k in extra:
                 extra[k].append(ex[k])
         sel = pairs.iloc[keep]
-        rows = Rows(ids=sel["pair_id"].astype(str).to_numpy(),
+        return Rows(ids=sel["pair_id"].astype(str).to_numpy(),
                     groups=sel["session"].astype(str).to_numpy(),
                     X={m: np.asarray(v, np.float32).reshape(len(keep), -1) for m, v in X.items()},
                     Y={TARGET: np.asarray(Y, np.float32).reshape(len(keep), -1)},
@@ -124,7 +125,6 @@ class ReactionTask(Task):
                     extra={**{k: np.asarray(v, np.float32) for k, v in extra.items()},
                            "dialog_key": dialog_key(sel)},
                     dropped=dropped, n_candidates=len(pairs))
-        return rows
 
     def _pair(self, seq, bank, u, by, p, q):
         """(inputs, target, extras) of one pair, or the reason it is dropped."""
@@ -251,8 +251,10 @@ class ReactionTask(Task):
 
     # -- evaluation ----------------------------------------------------------------------------
     def _seqs(self, rows: Rows, pred: dict) -> tuple[np.ndarray, np.ndarray]:
-        gen = np.asarray(pred[TARGET], np.float64).reshape(len(rows), -1, self.t_out, OUT)
-        return gen, rows.Y[TARGET].astype(np.float64).reshape(len(rows), self.t_out, OUT)
+        """The measures (float64) of the K generated (N, K, T, 4) and real (N, T, 4) reactions."""
+        gen = np.asarray(pred[TARGET]).reshape(len(rows), -1, self.t_out, OUT)
+        real = rows.Y[TARGET].reshape(len(rows), self.t_out, OUT)
+        return gen[..., SHAPE:].astype(np.float64), real[..., SHAPE:].astype(np.float64)
 
     def appropriate(self, rows: Rows) -> np.ndarray:
         """(N, N): the appropriate real reactions of each row, within its test session."""
@@ -264,39 +266,37 @@ class ReactionTask(Task):
             a[np.ix_(idx, idx)] = R.appropriateness(d, thr)
         return a
 
-    def _max_lag(self) -> int:
-        return int(max(1, min(round(2 * self.fps), self.t_out - 3)))
-
     def score(self, truth: Rows, pred: dict, ref) -> dict[str, float]:
         gen, real = self._seqs(truth, pred)
-        m, app = slice(SHAPE, OUT), self.appropriate(truth)
-        s = {"fr_corr": R.fr_corr(gen[..., m], real[..., m], app),
-             "fr_dist": R.fr_dist(gen[..., m], real[..., m], app),
-             "fr_div": R.fr_div(gen[..., m]) if gen.shape[1] > 1 else 0.0,
-             "fr_dvs": R.fr_dvs(gen[..., m]), "fr_var": R.fr_var(gen[..., m]),
-             "nme": self._nme(truth, gen, real), "n_appropriate": float(R.n_appropriate(app).mean())}
-        syn = R.synchrony_lags(gen[..., m], truth.extra["speaker"].astype(np.float64),
-                               self._max_lag())
+        app = self.appropriate(truth)
+        s = {"fr_corr": R.fr_corr(gen, real, app), "fr_dist": R.fr_dist(gen, real, app),
+             "fr_div": R.fr_div(gen) if gen.shape[1] > 1 else 0.0,
+             "fr_dvs": R.fr_dvs(gen), "fr_var": R.fr_var(gen),
+             "nme": self._nme(truth, pred), "n_appropriate": float(R.n_appropriate(app).mean())}
+        syn = R.synchrony_lags(gen, truth.extra["speaker"].astype(np.float64), self.max_lag)
         if np.isfinite(syn).any():              # a reaction that never moves has no lag
             s["fr_syn"] = float(np.nanmean(np.abs(syn)))
         return s
 
-    def _nme(self, truth: Rows, gen: np.ndarray, real: np.ndarray) -> float:
-        ref = truth.extra["ref"][:, None, None, :SHAPE].astype(np.float64)
-        p = (gen[..., :SHAPE] + ref).reshape(-1, 68, 2)
-        t = np.broadcast_to((real[:, None, :, :SHAPE] + ref), gen[..., :SHAPE].shape)
-        return float(L.row_nme(p, t.reshape(-1, 68, 2)).mean())
+    def _nme(self, truth: Rows, pred: dict, batch: int = 32) -> float:
+        """Mean NME over every frame of the K reactions (shapes rebuilt `batch` rows at a time)."""
+        gen = np.asarray(pred[TARGET]).reshape(len(truth), -1, self.t_out, OUT)
+        real = truth.Y[TARGET].reshape(len(truth), self.t_out, OUT)
+        per = [np.empty(0)]
+        for lo in range(0, len(truth), batch):
+            ref = truth.extra["ref"][lo:lo + batch, None, None, :SHAPE].astype(np.float64)
+            g = gen[lo:lo + batch, ..., :SHAPE].astype(np.float64)
+            t = np.broadcast_to(real[lo:lo + batch, None, :, :SHAPE] + ref, g.shape)
+            per.append(L.row_nme((g + ref).reshape(-1, 68, 2), t.reshape(-1, 68, 2)))
+        return float(np.concatenate(per).mean())
 
     def row_stat(self, metric: str, truth: Rows, pred: dict):
         gen, real = self._seqs(truth, pred)
-        m, app = slice(SHAPE, OUT), self.appropriate(truth)
         f = R.fr_dist if metric == "fr_dist" else R.fr_corr
-        return (f(gen[..., m], real[..., m], app, per_input=True),), np.mean
+        return (f(gen, real, self.appropriate(truth), per_input=True),), np.mean
 
     def selection_value(self, truth: Rows, pred: dict) -> float:
-        gen, real = self._seqs(truth, pred)
-        m = slice(SHAPE, OUT)
-        return float(R.fr_dist(gen[..., m], real[..., m], self.appropriate(truth)))
+        return float(np.mean(self.row_stat("fr_dist", truth, pred)[0][0]))
 
     def baselines(self, train: Rows, test: Rows, ref, seed: int = 0) -> dict:
         """Every baseline gives K reactions (the deterministic ones repeat theirs)."""
@@ -327,22 +327,22 @@ class ReactionTask(Task):
                            f"pairwise distances (empathic.scoring.reaction.appropriateness)",
             "fr_corr_fr_dist": "mean per reaction over the K (REACT sums over its 10)",
             "fr_syn": f"mean |lag| in frames of the peak cross-correlation with the speaker's "
-                      f"measures within +-{self._max_lag()} frames; left out where no reaction "
+                      f"measures within +-{self.max_lag} frames; left out where no reaction "
                       f"moves (still, train_mean_frame)"}}
+
+    def figure_rows(self, n: int) -> np.ndarray:
+        return spread_rows(n, self.figure_pairs)
 
     def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
         if not self.figure_pairs:
             return
         from ...scoring.plots_reaction import reaction_series
-        test = [r.test for r in results]
-        real = np.concatenate([t.Y[TARGET] for t in test]).reshape(-1, self.t_out, OUT)
-        pred = np.concatenate([r.pred[best][TARGET] for r in results])
-        pred = pred.reshape(len(real), -1, self.t_out, OUT)
-        ids = np.concatenate([t.ids for t in test])
-        pick = np.unique(np.linspace(0, len(ids) - 1, min(self.figure_pairs, len(ids))).astype(int))
-        reaction_series(out_dir / "reaction_test_pairs.png", real[pick, :, SHAPE:],
-                        pred[pick, :, :, SHAPE:], list(ids[pick]), list(MEASURES), self.fps,
-                        self.t_listen)
+        real = np.concatenate([r.test.Y[TARGET] for r in results]).reshape(-1, self.t_out, OUT)
+        pred = np.concatenate([r.pred[best][TARGET] for r in results]).reshape(
+            len(real), -1, self.t_out, OUT)
+        ids = np.concatenate([r.test.ids for r in results])     # the figure_rows rows
+        reaction_series(out_dir / "reaction_test_pairs.png", real[..., SHAPE:],
+                        pred[..., SHAPE:], list(ids), list(MEASURES), self.fps, self.t_listen)
 
 
 TASK = ReactionTask
