@@ -47,10 +47,6 @@ class Tally:
     failed: int
     reasons: dict[str, str]
 
-    @classmethod
-    def of(cls, res: extractors.Result) -> Tally:
-        return cls(len(res.features), int((~res.features.ok).sum()), res.reasons)
-
 
 def write_outputs(stream: extractors.Stream, ids, out_dir: Path = FEATURES_DIR) -> dict:
     """Write each row as it comes (store_writer); all files of the run (face: video and
@@ -80,9 +76,8 @@ def write_outputs(stream: extractors.Stream, ids, out_dir: Path = FEATURES_DIR) 
 def check_failures(tallies: dict, max_failed: float,
                    param: str = "features.max_failed_fraction",
                    out_dir: Path = FEATURES_DIR) -> None:
-    """tallies: modality -> Tally (or an extractors.Result)."""
+    """tallies: modality -> Tally."""
     for modality, t in tallies.items():
-        t = Tally.of(t) if isinstance(t, extractors.Result) else t
         if t.n and t.failed / t.n > max_failed:
             kinds = [r.split(":")[0] for r in t.reasons.values()]   # paths make reasons unique
             top = pd.Series(kinds).value_counts().head(3)

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY_SAMPLE, stage_env
-from empathic import extractors
 from empathic.errors import EmpathicError
 
 
@@ -103,10 +102,10 @@ def test_corrupt_checkpoint_is_one_line_naming_the_file(tmp_path):
 
 
 def test_failure_threshold_names_the_output_folder():
-    from stages.extract import check_failures
-    res = {"audio": extractors.unavailable_result("audio", ["u1", "u2"], "missing wav: a.wav")}
+    from stages.extract import Tally, check_failures
+    tally = Tally(2, 2, {"u1": "missing wav: a.wav", "u2": "missing wav: b.wav"})
     with pytest.raises(EmpathicError, match=r"see elsewhere/audio\.failures\.csv"):
-        check_failures(res, 0.5, out_dir=Path("elsewhere"))
+        check_failures({"audio": tally}, 0.5, out_dir=Path("elsewhere"))
 
 
 def test_stage_from_a_subfolder_is_one_line(tmp_path):

@@ -233,9 +233,7 @@ class DaskExecutor(Executor):
         try:
             with _bar(len(items), desc, unit, progress) as bar:
                 for f in done:
-                    if f.status == "error":
-                        f.result()              # raises the task's own exception
-                    ready[index.pop(f.key)] = f.result()
+                    ready[index.pop(f.key)] = f.result()    # a task's own exception raises
                     while head in ready:        # input order; then one more batch in flight
                         part = ready.pop(head)
                         del futures[head]
@@ -245,10 +243,9 @@ class DaskExecutor(Executor):
                             bar.update(1)
                             yield r
         except Exception as e:
-            self.client.cancel(list(futures.values()))
             if type(e).__name__ == "KilledWorker":
                 raise EmpathicError(f"{desc or 'dask'}: a task's workers died repeatedly ({e}); "
                                     "see the workers' logs (memory?)") from None
             raise
-        finally:
+        finally:                        # an error, or the caller stopped early
             self.client.cancel(list(futures.values()))

@@ -41,7 +41,7 @@ from ...scoring import landmarks as L
 from ...scoring.regression import cosine, mse
 from ..checkpoint import Predictor
 from ..data import FeatureBank, Rows, Tables, keep_ok, landmark_columns, nearest_rows
-from ..task import FoldResult, ModelSpec, Task
+from ..task import FoldResult, ModelSpec, Task, spread_rows
 from ..utterances import dialog_key, improvised_mask, keep_improvised_flag
 
 LOSSES = {"mse": {"mse": 1.0, "cosine": 0.0}, "cosine": {"mse": 0.0, "cosine": 1.0}}
@@ -260,14 +260,16 @@ class ResponseTask(Task):
         }
 
 
+    def figure_rows(self, n: int) -> np.ndarray:
+        return spread_rows(n, self.figure_pairs)
+
     def figures(self, out_dir: Path, results: list[FoldResult], best: str) -> None:
         if "landmarks" not in self.targets or not self.figure_pairs:
             return
         true = np.concatenate([r.test.Y["landmarks"] for r in results])
         pred = np.concatenate([r.pred[best]["landmarks"] for r in results])
-        ids = np.concatenate([r.test.ids for r in results])
-        pick = np.unique(np.linspace(0, len(ids) - 1, min(self.figure_pairs, len(ids))).astype(int))
-        overlay_grid(out_dir / "landmarks_test_pairs.png", true[pick], pred[pick], list(ids[pick]))
+        ids = np.concatenate([r.test.ids for r in results])     # the figure_rows rows
+        overlay_grid(out_dir / "landmarks_test_pairs.png", true, pred, list(ids))
 
 
 def overlay_grid(path: Path, true: np.ndarray, pred: np.ndarray, titles: list[str]) -> None:
