@@ -32,11 +32,19 @@ def _names(prefix: str, names: list[str], kinds: tuple[str, ...]) -> list[str]:
     return [f"{prefix}{k}_{n}" if prefix else f"{n}_{k}" for k in kinds for n in names]
 
 
+def landmark_pooled_names() -> list[str]:
+    """landmarks.h5's pooled columns: points' mean/std, measures' mean/std/max, face_found."""
+    return (_names("lm_", G.point_names(), KINDS_LM) + _names("", G.MEASURES, KINDS_M)
+            + ["face_found"])
+
+
+LM_POOLED_DIM = len(landmark_pooled_names())
+
+
 def heads(cfg: FaceConfig) -> dict[str, Head]:
     """The video and landmarks files' names, per-frame shapes and attributes."""
     pnames = G.point_names()
-    lm_names = (_names("lm_", pnames, KINDS_LM) + _names("", G.MEASURES, KINDS_M)
-                + ["face_found"])
+    lm_names = landmark_pooled_names()
     hog_names = [f"hog{i:04d}" for i in range(cfg.hog_dim)]
     frame_names = pnames + list(G.MEASURES)
     pts = (G.N_POINTS, 2)
@@ -66,7 +74,7 @@ def span_rows(o: SpanOut) -> dict[str, Row]:
     if o.listener is not None:
         lm.update(_listener_row(o.listener))
     if o.reason:
-        lm_pooled = np.full(4 * G.N_POINTS + 3 * len(G.MEASURES) + 1, np.nan)
+        lm_pooled = np.full(LM_POOLED_DIM, np.nan)
         v_pooled = np.full(2 * o.hog.shape[1], np.nan)
     else:
         lm_pooled = np.concatenate([_stats(flat, KINDS_LM), _stats(meas, KINDS_M),
