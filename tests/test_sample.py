@@ -406,3 +406,30 @@ def test_generation_is_byte_identical_across_processes(corpus, tmp_path):
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == files
     for rel in files:
         assert (out / rel).read_bytes() == (corpus / rel).read_bytes(), rel
+
+
+def test_hopper_landmarks_are_dlibs():
+    import matplotlib.cbook as cbook
+    from empathic.corpora.sample.identity import HOPPER_LANDMARKS
+    img = cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    assert np.abs(dlib_landmarks(img) - HOPPER_LANDMARKS).max() <= 2
+
+
+def test_release_filming_shots_light_identities_and_turns():
+    """Filmed as the release: a close, a medium and a wide shot (the wide one under ~30 px
+    between the outer eye corners), a light per session, ten identities dlib still fits, and yaw
+    turns that move the nose further than the cheeks."""
+    c = validate(dict(TINY, filming="release"))
+    faces = [G.actor_face(c, 1, "F", shot) for shot in range(len(G.SHOTS))]
+    iod = [np.linalg.norm(f.shape[36] - f.shape[45]) for f in faces]
+    assert iod[0] > 90 and 45 < iod[1] < 75 and iod[2] <= 30
+    assert G.session_light(c, 1) != G.session_light(c, 2)
+    assert len({G.identity_of(s, g) for s in range(1, 6) for g in "FM"}) == 10
+    for s, g in ((1, "F"), (2, "M")):        # a face dlib finds and fits within ~0.1 IOD
+        bias = G.actor_face(c, s, g, 0).fit_bias()
+        assert bias is not None and np.abs(bias).mean() < 0.1
+    img, pts = faces[0].posed("neu", 0.0)
+    turned, moved = faces[0].turned(img, pts, 40)
+    assert np.abs(turned.astype(int) - img).mean() > 1
+    assert moved[30, 0] - pts[30, 0] > moved[0, 0] - pts[0, 0] + 5
+    assert faces[0].turned(img, pts, 1)[0] is img         # under half a step: not turned

@@ -75,6 +75,7 @@ class Sample(Section):
     dialogs_per_session: Annotated[int, Field(ge=1, le=40, strict=True)]
     turns_per_dialog: Annotated[int, Field(ge=2, le=200, strict=True)]
     fps: Annotated[int, Field(ge=5, le=60, strict=True)]
+    filming: Literal["studio", "release"]
     width: Annotated[int, Field(ge=320, le=1920, multiple_of=4, strict=True)]
     height: Annotated[int, Field(ge=240, le=1080, strict=True)]
     overlap_rate: Annotated[float, Field(ge=0, le=0.9)]

@@ -20,6 +20,7 @@ midline so they read the same on mirrored actors):
 from __future__ import annotations
 
 import importlib.util
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -150,6 +151,30 @@ class Look:
         return Look(mirror, gains, *shape, *rest)
 
 
+@dataclass(frozen=True)
+class Light:
+    """A room's light on an actor's half frame: overall gain, a side light (brightness ramps by
+    +-`side` from one edge of the half frame to the other), a gamma and a colour tint (BGR)."""
+    gain: float
+    side: float
+    gamma: float
+    tint: tuple[float, float, float]
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        w = img.shape[1]
+        ramp = (1 + self.side * np.linspace(-1, 1, w, dtype=np.float32))[None, :, None]
+        x = (img.astype(np.float32) / 255) ** np.float32(self.gamma)
+        return np.clip(x * (255 * self.gain) * ramp * np.float32(self.tint), 0, 255).astype(
+            np.uint8)
+
+
+TURN_STEP = 5              # degrees: head turns are rendered at multiples of this yaw
+# Depth of the nose's landmarks in front of the face's cylinder (inter-ocular units): they move
+# further than the cheeks when the head turns.
+_NOSE_DEPTH = {27: 0.15, 28: 0.25, 29: 0.35, 30: 0.5, 31: 0.25, 32: 0.3, 33: 0.35, 34: 0.3,
+               35: 0.25}
+
+
 def _move(pts: np.ndarray, cx: float, unit: float, spec) -> np.ndarray:
     """Apply (indices, outward dx, dy) offsets; x is measured away from the midline cx."""
     out = pts.copy()
@@ -166,27 +191,96 @@ def _scale_about(pts: np.ndarray, idx, fx: float, fy: float) -> None:
 
 
 class ActorFace:
-    """One actor: a base half frame and its bank of expression x mouth frames (BGR)."""
+    """One actor in one shot: a base half frame and its bank of expression x mouth frames (BGR).
 
-    def __init__(self, look: Look, half_w: int, half_h: int) -> None:
+    photo: the identity's photo in the astronaut's frame and landmarks (identity.identity_photo);
+    face_width: jaw width as a fraction of the half frame's width (the shot: close to wide);
+    centre_y: face centre as a fraction of its height; light: the room's light (`Light`)."""
+
+    def __init__(self, look: Look, half_w: int, half_h: int, photo: np.ndarray | None = None,
+                 face_width: float = FACE_WIDTH, centre_y: float = FACE_CENTRE_Y,
+                 light: "Light | None" = None) -> None:
         img, pts = astronaut()
+        if photo is not None:
+            img = photo
+        self.mirrored = look.mirror
         if look.mirror:
             img = img[:, ::-1]
             pts = pts.copy()
             pts[:, 0] = img.shape[1] - 1 - pts[:, 0]
         img = np.clip(img.astype(np.float32) * np.float32(look.gains), 0, 255).astype(np.uint8)
         jaw_w = pts[16, 0] - pts[0, 0] if not look.mirror else pts[0, 0] - pts[16, 0]
-        s = FACE_WIDTH * half_w / abs(jaw_w)
+        s = face_width * half_w / abs(jaw_w)
         c = pts.mean(axis=0)
-        m = np.array([[s, 0, half_w / 2 - s * c[0]], [0, s, half_h * FACE_CENTRE_Y - s * c[1]]])
-        self.base = cv2.warpAffine(img, m, (half_w, half_h), flags=cv2.INTER_AREA,
-                                   borderMode=cv2.BORDER_REFLECT)
+        m = np.array([[s, 0, half_w / 2 - s * c[0]], [0, s, half_h * centre_y - s * c[1]]])
+        self.base = _placed(img, m, half_w, half_h)
+        self.zoom = face_width / FACE_WIDTH     # head motion (px) scales with the shot
+        if light is not None:
+            self.base = light.apply(self.base)
         self.points = pts @ m[:, :2].T + m[:, 2]
         self.cx = float(self.points[27:31, 0].mean())
         self.unit = float(np.linalg.norm(self.points[36:42].mean(0) - self.points[42:48].mean(0)))
         self.shape = self._shaped(look)
         self.box = self._box(half_w, half_h)
         self.bank: dict[tuple[str, int], np.ndarray] = {}   # filled as frames are needed
+        self.turns: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # yaw remaps, on first use
+
+    def fit_bias(self) -> np.ndarray | None:
+        """Where dlib's 68-point fit of the neutral face lands off its rest shape (68 x 2, in
+        inter-ocular units), or None where dlib finds no face: a texture from another photo
+        pulls the fit by a pixel or two, as much as an expression moves the mouth corners (for
+        benches and tests; moving the rest shape against it made the fit worse, not better)."""
+        pts = dlib_landmarks(self.frame("neu", 0.0))
+        if pts is None:
+            return None
+        if self.mirrored:      # a mirrored actor's points keep the photo's numbering
+            pts = pts[_MIRROR]
+        return (pts - self.target("neu", 0.0)) / self.unit
+
+    def turned(self, img: np.ndarray, pts: np.ndarray, yaw: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """A bank frame and its landmarks with the head turned by `yaw` degrees (positive:
+        toward +x), quantised to TURN_STEP: the face is a vertical cylinder around its midline
+        (radius 0.62 jaw widths) with the nose in front of it; outside the cylinder the map
+        returns to the still background."""
+        q = int(round(yaw / TURN_STEP)) * TURN_STEP
+        if q == 0:
+            return img, pts
+        if q not in self.turns:
+            self.turns[q] = self._turn_maps(math.radians(q))
+        map_x, map_y = self.turns[q]
+        x0, y0, x1, y1 = self.box
+        out = img.copy()
+        out[y0:y1, x0:x1] = cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)
+        th = math.radians(q)
+        r = self._radius()
+        u = np.clip((pts[:, 0] - self.cx) / r, -1, 1)
+        moved = pts.copy()
+        moved[:, 0] = self.cx + r * np.sin(np.arcsin(u) + th)
+        for i, d in _NOSE_DEPTH.items():
+            moved[i, 0] += d * self.unit * math.sin(th)
+        return out, moved
+
+    def _radius(self) -> float:
+        return 0.62 * abs(self.shape[16, 0] - self.shape[0, 0])
+
+    def _turn_maps(self, th: float) -> tuple[np.ndarray, np.ndarray]:
+        x0, y0, x1, y1 = self.box
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        r = self._radius()
+        u = (xs - self.cx) / r
+        src = self.cx + r * np.sin(np.clip(np.arcsin(np.clip(u, -1, 1)) - th, -np.pi / 2,
+                                           np.pi / 2))
+        nose = self.shape[30]
+        bump = np.exp(-(((xs - nose[0] - 0.5 * self.unit * math.sin(th)) / (0.45 * self.unit)) ** 2
+                        + ((ys - self.shape[27:36, 1].mean()) / (0.8 * self.unit)) ** 2) / 2)
+        src -= bump * 0.4 * self.unit * math.sin(th)
+        w = np.clip((1.35 - np.abs(u)) / 0.35, 0, 1)     # back to the still frame outside the
+        edge = 0.12 * (y1 - y0)                            # cylinder and near the box's top and
+        w *= np.clip(np.minimum(ys - y0, y1 - 1 - ys) / edge, 0, 1)   # bottom
+        map_x = (w * src + (1 - w) * xs).astype(np.float32)
+        return map_x, ys
 
     def _shaped(self, look: Look) -> np.ndarray:
         """The actor's rest shape: the photo's landmarks made left-right symmetric (so mirrored
@@ -263,6 +357,19 @@ class ActorFace:
             args = (expression, k / (MOUTH_LEVELS - 1), q * STRENGTH_STEP, key[3], gains)
             self.bank[key] = (self.render(*args), self.target(*args))
         return self.bank[key]
+
+
+def _placed(img: np.ndarray, m: np.ndarray, w: int, h: int) -> np.ndarray:
+    """The photo warped into the half frame by `m`; where a wide shot leaves room around it, a
+    strongly blurred reflection of the photo fills it (a room, not mirrored copies of the face)."""
+    out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+    inside = cv2.warpAffine(np.ones(img.shape[:2], np.float32), m, (w, h),
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    if inside.min() > 0.999:
+        return out
+    back = cv2.GaussianBlur(out, (0, 0), 0.06 * w)
+    a = cv2.GaussianBlur(cv2.erode(inside, np.ones((9, 9), np.uint8)), (0, 0), 4)[..., None]
+    return np.clip(out * a + back * (1 - a), 0, 255).astype(np.uint8)
 
 
 # Landmark index of each point's left-right counterpart (dlib 68).

@@ -4,8 +4,9 @@ Per actor and frame: the emotion of their latest turn, shown in that turn's disp
 face, mostly upper face, mostly mouth) with a strength that rises over the turn's onset, holds at
 the apex and falls at the offset, then fades to a residue while the partner speaks; the mouth
 follows the actor's own speech envelope; blinks every few seconds; head motion (translation,
-scale, small rotation) as a sum of slow sinusoids; a few moments where the head is turned away or
-a hand covers the face. The marker wearer (left half) carries motion-capture dots.
+scale, small rotation) as a sum of slow sinusoids; moments where the head turns aside (in the
+studio a squeezed head; filmed as the release, a yaw up to MAX_YAW degrees and back) or a hand
+covers the face. The marker wearer (left half) carries motion-capture dots.
 
 The AVI (MPEG-4 part 2, XVID fourcc, the dialogue's stereo track as 16 kHz PCM) is written with
 PyAV on one thread, so the same inputs give the same bytes.
@@ -24,7 +25,10 @@ from .speech import SAMPLE_RATE, envelope
 
 RESIDUE = 0.3            # share of the apex strength a face keeps after its turn
 FADE_S = 2.5             # time constant of the fade to the residue
-OCCLUSIONS_PER_S = 1 / 40
+OCCLUSIONS_PER_S = 1 / 40  # studio: a turned-away head (squeezed) or a hand, half and half
+TURNS_PER_S = 1 / 30       # as the release films: moments where the head turns aside (yaw)
+HANDS_PER_S = 1 / 80       # ... and where a hand covers the face
+MAX_YAW = 45               # degrees: a turn's peak yaw is uniform in +-[15, MAX_YAW]
 HAND_COLOUR = (120, 150, 190)   # BGR
 
 
@@ -36,15 +40,30 @@ _MARKERS = [(17, 17, 0, -0.25), (19, 19, 0, -0.3), (21, 21, 0, -0.3), (22, 22, 0
             (48, 48, 0, 0), (54, 54, 0, 0), (51, 51, 0, -0.05), (57, 57, 0, 0.05),
             (8, 57, 0.5, 0), (6, 6, 0, -0.05), (10, 10, 0, -0.05)]
 MARKER_COLOUR = (235, 240, 240)
+MARKER_ALPHA = 0.45
 
 
-def draw_markers(frame: np.ndarray, pts: np.ndarray) -> None:
-    """The release's motion-capture dots on the marker wearer's face (in place)."""
+def draw_markers(frame: np.ndarray, pts: np.ndarray, soft: bool = False) -> None:
+    """The release's motion-capture dots on the marker wearer's face (in place). soft: sub-pixel
+    (1/16 px) and blended in at MARKER_ALPHA, as small matte dots look on video (hard white dots
+    hide a small face from dlib's detector)."""
     unit = float(np.linalg.norm(pts[36:42].mean(0) - pts[42:48].mean(0)))
-    r = max(1, int(round(unit * 0.035)))
+    if not soft:
+        r = max(1, int(round(unit * 0.035)))
+        for a, b, w, dy in _MARKERS:
+            x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
+            cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
+        return
+    r = int(round(unit * 0.03 * 16))
+    x0, y0 = np.floor(pts.min(0) - unit).astype(int).clip(0)
+    x1, y1 = np.ceil(pts.max(0) + unit).astype(int)
+    patch = frame[y0:y1, x0:x1]
+    dots = patch.copy()
     for a, b, w, dy in _MARKERS:
-        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit)
-        cv2.circle(frame, (int(round(x)), int(round(y))), r, MARKER_COLOUR, -1, cv2.LINE_AA)
+        x, y = pts[a] * (1 - w) + pts[b] * w + (0, dy * unit) - (x0, y0)
+        cv2.circle(dots, (int(round(x * 16)), int(round(y * 16))), r, MARKER_COLOUR, -1,
+                   cv2.LINE_AA, shift=4)
+    cv2.addWeighted(dots, MARKER_ALPHA, patch, 1 - MARKER_ALPHA, 0, dst=patch)
 
 
 def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
@@ -63,8 +82,9 @@ def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
 
 
 def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gender: str,
-             profile, rng: np.random.Generator) -> dict:
-    """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose."""
+             profile, rng: np.random.Generator, release: bool = False) -> dict:
+    """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose.
+    release: head turns are yaw (film as the release), else a squeezed head (the studio)."""
     from .dialogue import EMOTIONS, STYLES
     emo = np.zeros(n, np.int64)
     style = np.zeros(n, np.int64)
@@ -97,7 +117,7 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         blink[b0:b0 + max(1, int(round(0.15 * fps)))] = True
         t_next += rng.uniform(2, 6)
     sec = np.arange(n) / fps
-    pose = np.zeros((n, 5))                  # dx, dy (px), scale, rotation (deg), x squeeze
+    pose = np.zeros((n, 6))   # dx, dy (px), scale, rotation (deg), x squeeze, yaw (deg)
     for j, amp in enumerate((9.0, 6.0, 0.035, 3.5)):
         for period in (7.0, 2.9):
             ph = rng.uniform(0, 2 * math.pi)
@@ -106,7 +126,16 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
     pose[:, 2] += 1.0
     pose[:, 4] = 1.0
     hand = np.zeros(n, bool)
-    for _ in range(rng.poisson(OCCLUSIONS_PER_S * n / fps)):
+    if release:
+        for _ in range(rng.poisson(TURNS_PER_S * n / fps)):   # turn aside and back
+            a, m = int(rng.uniform(0, n)), max(2, int(rng.uniform(0.6, 1.6) * fps))
+            peak = rng.choice((-1, 1)) * rng.uniform(15, MAX_YAW)
+            curve = peak * 0.5 * (1 - np.cos(2 * math.pi * np.arange(m) / (m - 1)))
+            pose[a:a + m, 5] = curve[:max(0, min(m, n - a))]
+        for _ in range(rng.poisson(HANDS_PER_S * n / fps)):
+            a = int(rng.uniform(0, n))
+            hand[a:min(n, a + int(rng.uniform(0.4, 1.2) * fps))] = True
+    for _ in range(0 if release else rng.poisson(OCCLUSIONS_PER_S * n / fps)):
         a = int(rng.uniform(0, n))
         b = min(n, a + int(rng.uniform(0.4, 1.2) * fps))
         if rng.random() < 0.5:               # turned away: the head squeezed as in a profile
@@ -117,7 +146,8 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
                 hand=hand, style=style)
 
 
-def compose(face: ActorFace, line: dict, i: int, profile, markers: bool) -> np.ndarray:
+def compose(face: ActorFace, line: dict, i: int, profile, markers: bool,
+            release: bool = False) -> np.ndarray:
     """One half frame of an actor at frame i of its timeline."""
     from .dialogue import EMOTIONS, STYLES
     upper, lower = list(STYLES.values())[line["style"][i]]
@@ -129,14 +159,15 @@ def compose(face: ActorFace, line: dict, i: int, profile, markers: bool) -> np.n
         if line["blink"][i]:
             draw_blink(img, pts)
         if markers:
-            draw_markers(img, pts)
-    dx, dy, s, rot, squeeze = line["pose"][i]
+            draw_markers(img, pts, soft=release)
+    dx, dy, s, rot, squeeze, yaw = line["pose"][i]
+    img, pts = face.turned(img, pts, yaw)
     c = pts[27:36].mean(axis=0)
     m = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), float(rot), float(s))
     if squeeze != 1.0:
         m[0] *= squeeze
         m[0, 2] += c[0] * (1 - squeeze)
-    m[:, 2] += (dx, dy)
+    m[:, 2] += (dx * face.zoom, dy * face.zoom)
     h, w = img.shape[:2]
     out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     if line["hand"][i]:
@@ -156,7 +187,7 @@ def write_avi(path: Path, fps: int, width: int, height: int, frames, track: np.n
     with av.open(str(path), "w", format="avi") as c:
         vs = c.add_stream("mpeg4", rate=fps)
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
-        vs.bit_rate = 250_000
+        vs.bit_rate = 25_000 * fps        # 250 kbit/s at 10 fps: the same bits a frame
         vs.codec_context.codec_tag = "XVID"
         vs.codec_context.thread_count = 1
         aus = c.add_stream("pcm_s16le", rate=SAMPLE_RATE, layout="stereo")
@@ -181,18 +212,21 @@ def write_avi(path: Path, fps: int, width: int, height: int, frames, track: np.n
 
 def film(faces: dict, profiles: dict, wearer: str, turns: list[dict], audio: list[np.ndarray],
          track: np.ndarray, fps: int, width: int, height: int, path: Path,
-         rng: np.random.Generator) -> int:
-    """Write the dialogue's AVI: the marker wearer on the left, the partner on the right."""
+         rng: np.random.Generator, release: bool = False) -> int:
+    """Write the dialogue's AVI: the marker wearer on the left, the partner on the right;
+    release: filmed as the release is (yaw turns, soft markers; the shots, identities and light
+    are the faces')."""
     n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * fps))
-    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng) for g in "FM"}
+    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng, release) for g in "FM"}
     left, right = wearer, "M" if wearer == "F" else "F"
     half = width // 2
     frame = np.empty((height, width, 3), np.uint8)
 
     def frames():
         for i in range(n):
-            frame[:, :half] = compose(faces[left], lines[left], i, profiles[left], True)
-            frame[:, half:] = compose(faces[right], lines[right], i, profiles[right], False)
+            frame[:, :half] = compose(faces[left], lines[left], i, profiles[left], True, release)
+            frame[:, half:] = compose(faces[right], lines[right], i, profiles[right], False,
+                                      release)
             yield frame
 
     need = int(math.ceil(n / fps * SAMPLE_RATE))

@@ -26,7 +26,8 @@ from ...execution import ProcessExecutor
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
                        draw_styles, draw_turns, empathy_matrix)
-from .faces import ActorFace, Look
+from .faces import ActorFace, Light, Look
+from .identity import identity_of, identity_photo
 from .film import film
 from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16
 from .text import SCRIPTS
@@ -95,17 +96,44 @@ def actor_voice(c: Sample, session: int, gender: str) -> tuple[Voice, int, np.nd
 
 def actor_look(c: Sample, session: int, gender: str) -> Look:
     rng = np.random.default_rng([c.seed, session, ord(gender), 2])
-    return Look.draw(rng, mirror=(session + (gender == "M")) % 2 == 1)
+    mirror = (identity_of(session, gender).mirror if c.filming == "release"
+              else (session + (gender == "M")) % 2 == 1)
+    return Look.draw(rng, mirror=mirror)
+
+
+# Shots (jaw width as a share of the half frame, face centre height): close (~105 px between the
+# outer eye corners at 720x480), medium (~60 px) and wide (~29 px, a two-person shot with small
+# faces). Filmed as the release (sample.filming), dialogue j of session s is in SHOTS[(s + j) % 3],
+# so every session has each; in the studio every dialogue is in the close shot.
+SHOTS = ((0.46, 0.47), (0.26, 0.45), (0.125, 0.42))
+
+
+def shot_of(c: Sample, spec: DialogSpec) -> int:
+    return (spec.session + spec.index) % len(SHOTS) if c.filming == "release" else 0
+
+
+def session_light(c: Sample, session: int) -> Light:
+    """The session's room light: gain, side light, gamma and tint differ between sessions."""
+    rng = np.random.default_rng([c.seed, session, 6])
+    return Light(float(rng.uniform(0.65, 1.1)), float(rng.choice((-1, 1)) * rng.uniform(0.1, 0.35)),
+                 float(rng.uniform(0.8, 1.25)), tuple(float(g) for g in rng.uniform(0.92, 1.08, 3)))
 
 
 _FACES: dict[tuple, ActorFace] = {}
 
 
-def actor_face(c: Sample, session: int, gender: str) -> ActorFace:
-    """The actor's face bank, built once per process."""
-    key = (c, session, gender)
-    if key not in _FACES:
+def actor_face(c: Sample, session: int, gender: str, shot: int = 0) -> ActorFace:
+    """The actor's face bank in one shot, built once per process. In the studio: the astronaut,
+    close, even light. As the release films: the actor's identity (identity.py) in the shot and the
+    session's light."""
+    key = (c, session, gender, shot)
+    if key not in _FACES and c.filming == "studio":
         _FACES[key] = ActorFace(actor_look(c, session, gender), c.width // 2, c.height)
+    if key not in _FACES:
+        look, ident = actor_look(c, session, gender), identity_of(session, gender)
+        width, centre = SHOTS[shot]
+        _FACES[key] = ActorFace(look, c.width // 2, c.height, identity_photo(ident), width,
+                                centre, session_light(c, session))
     return _FACES[key]
 
 
@@ -189,9 +217,9 @@ def render_dialog(job: tuple[Sample, DialogSpec, str]) -> dict:
     track = np.stack([to_int16(chans[spec.wearer]), to_int16(chans[right])], axis=1)
     L.write_wav(L.dialog_wav_path(root, spec.session, spec.name), track, SAMPLE_RATE)
     avi = L.avi_path(root, spec.session, spec.name)
-    faces = {g: actor_face(c, spec.session, g) for g in "FM"}
+    faces = {g: actor_face(c, spec.session, g, shot_of(c, spec)) for g in "FM"}
     frames = film(faces, profiles, spec.wearer, turns, audio, track, c.fps, c.width, c.height,
-                  avi, rng)
+                  avi, rng, c.filming == "release")
     timed = sorted(turns, key=lambda t: t["start"])
     for path, text in ((L.emo_eval_path(root, spec.session, spec.name), L.emo_evaluation(timed)),
                        (L.transcription_path(root, spec.session, spec.name),
