@@ -433,3 +433,68 @@ def test_release_filming_shots_light_identities_and_turns():
     assert np.abs(turned.astype(int) - img).mean() > 1
     assert moved[30, 0] - pts[30, 0] > moved[0, 0] - pts[0, 0] + 5
     assert faces[0].turned(img, pts, 1)[0] is img         # under half a step: not turned
+
+
+def test_release_identities_are_fitted_as_their_faces_move():
+    """dlib's fit follows every release identity's expressions (a texture that held the fit
+    still took the face modalities' signal away)."""
+    c = validate(dict(TINY, filming="release"))
+    follow = [G.actor_face(c, s, g, 0).fit_follow() for s in range(1, 6) for g in "FM"]
+    assert None not in follow and min(follow) >= 0.7, follow
+
+
+def _listening_lines(mirroring=0.0, rate=0.0, mix=(1 / 3, 1 / 3, 1 / 3), reply_onset=0.0,
+                     intensity=1.0):
+    """F speaks (hap, 0.5-4.5 s), M replies (exc, 5-8 s): both actors' timelines at 10 fps."""
+    from empathic.corpora.sample import film as FI
+    from empathic.corpora.sample.dialogue import Listening, Profile
+    turns = [dict(speaker="F", start=0.5, end=4.5, emotion="hap", intensity=intensity,
+                  face_gain=1.0, blend="", style="both"),
+             dict(speaker="M", start=5.0, end=8.0, emotion="exc", intensity=1.0, face_gain=1.0,
+                  blend="", style="both")]
+    audio = [np.zeros(int((t["end"] - t["start"]) * 16000), np.float32) for t in turns]
+    prof = Profile(1.0, 1.0, 1.0, 1.0, 1.0, "balanced")
+    lines = {g: FI.timeline(turns, audio, 90, 10, g, prof, np.random.default_rng(1),
+                            reply_onset=reply_onset) for g in "FM"}
+    if mirroring or rate:
+        FI.react(lines, turns, 10, {g: Listening(1.0, 1.0, 1.0, mix) for g in "FM"}, mirroring,
+                 rate, np.random.default_rng(2))
+    return lines
+
+
+def test_listeners_mirror_the_speaker_after_the_emotions_lag():
+    from empathic.corpora.sample.film import DISPLAYS, MIRROR
+    still, lines = _listening_lines()["M"], _listening_lines(mirroring=0.8)
+    m, f = lines["M"], lines["F"]
+    lag = int(round(MIRROR["hap"][1] * 10))
+    during = np.arange(5 + lag + 1, 45)              # F's turn after the lag, M silent
+    assert (m["emo"][during] == DISPLAYS.index("hap")).all()
+    assert np.allclose(m["strength"][during], 0.8 * MIRROR["hap"][0] * f["strength"][during - lag])
+    assert (m["strength"][5:5 + lag] == still["strength"][5:5 + lag]).all()   # not before the lag
+    own = np.arange(50, 80)                          # M's own turn: his display, untouched
+    assert (m["emo"][own] == still["emo"][own]).all()
+    assert (m["strength"][own] == still["strength"][own]).all()
+    weak = _listening_lines(mirroring=0.8, intensity=0.5)["M"]
+    assert (weak["strength"][during] < m["strength"][during]).all()       # stronger display,
+    # stronger mirror
+
+
+def test_listeners_backchannel_while_the_partner_speaks():
+    nods = _listening_lines(rate=2.0, mix=(1.0, 0.0, 0.0))["M"]
+    pitch = nods["pose"][:, 6]
+    assert (pitch[5:50] < 1).any() and (pitch[50:80] == 1).all()   # nods only while listening
+    from empathic.corpora.sample.film import DISPLAYS
+    flashes = _listening_lines(rate=2.0, mix=(0.0, 0.0, 1.0))["M"]
+    assert (flashes["emo"][5:50] == DISPLAYS.index("flash")).any()
+    assert not (flashes["emo"][50:80] == DISPLAYS.index("flash")).any()
+    smiles = _listening_lines(rate=2.0, mix=(0.0, 1.0, 0.0))["M"]
+    assert (smiles["emo"][5:50] == DISPLAYS.index("hap")).any()          # F's speech is happy
+
+
+def test_a_reply_rises_sooner_after_a_strong_display():
+    def rise(intensity):
+        s = _listening_lines(reply_onset=1.0, intensity=intensity)["M"]["strength"][50:80]
+        return int(np.argmax(s >= 0.99 * s.max()))
+    assert rise(1.2) < rise(0.3)
+    fixed = _listening_lines()["M"]["strength"][50:80]
+    assert int(np.argmax(fixed >= 0.99 * fixed.max())) == 8       # 0.25 of a 3 s turn: 7.5

@@ -87,6 +87,9 @@ class Sample(Section):
     neutral_line_rate: Fraction
     snr_db: Annotated[float, Field(ge=0, le=60)]
     crosstalk_db: Annotated[float, Field(ge=-60, le=0)]
+    mirroring: Fraction
+    backchannel_rate: Annotated[float, Field(ge=0, le=2)]
+    reply_onset: Fraction
     kemdy: SampleKemdy
     layout: Optional[Literal["iemocap"]] = None     # the stage's argument picks the layout
 

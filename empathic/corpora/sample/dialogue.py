@@ -81,6 +81,23 @@ class Profile:
     kind: str          # balanced, voice (emotion mostly in the voice) or face
 
 
+@dataclass(frozen=True)
+class Listening:
+    """An actor's reaction style while the partner speaks (film.react)."""
+    gain: float                        # share of the partner's display mirrored, x sample.mirroring
+    lag: float                         # the emotion's mirroring lag x this
+    rate: float                        # backchannels per second x this
+    mix: tuple[float, float, float]    # shares of nods, brief smiles and brow flashes
+
+
+def listening_style(seed: int, session: int, gender: str) -> Listening:
+    """Per-actor reaction style: strong or weak mirroring, quick or slow, nodder or smiler."""
+    rng = np.random.default_rng([seed, session, ord(gender), 12])
+    gain, lag, rate = rng.uniform((0.5, 0.7, 0.5), (1.5, 1.4, 1.5))
+    return Listening(float(gain), float(lag), float(rate),
+                     tuple(float(v) for v in rng.dirichlet((2.0, 2.0, 2.0))))
+
+
 # Expressivity kinds of the (F, M) actors of sessions 1, 2, 3, ... (repeating): a fixed mix, so
 # that every sample has the same share of voice-mostly and face-mostly actors (a random draw over
 # ten actors made the corpus's difficulty swing from one seed to the next).

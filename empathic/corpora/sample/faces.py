@@ -59,6 +59,8 @@ _OFFSETS: dict[str, list[tuple[list[int], float, float]]] = {
             (_CORNERS, -0.02, 0.05), ([37, 38, 43, 44], 0, -0.03)],
     "fru": [(_BROWS, 0, 0.14), ([21, 22], -0.06, 0.09), (_CORNERS, -0.08, 0.05),
             ([49, 53, 59, 55], -0.04, 0), (_LOWER_LIDS, 0, -0.05)],
+    # not an emotion: a listener's brow flash (brows up, lids a little wider; film.react)
+    "flash": [(_BROWS, 0, -0.16), ([37, 38, 43, 44], 0, -0.03)],
 }
 # Mouth ajar at full display, also between words: wide in a laugh (exc), barely in a smile or in
 # anger, closed in sadness and frustration (pressed lips). A wide open mouth for every aroused
@@ -236,6 +238,23 @@ class ActorFace:
         if self.mirrored:      # a mirrored actor's points keep the photo's numbering
             pts = pts[_MIRROR]
         return (pts - self.target("neu", 0.0)) / self.unit
+
+    def fit_follow(self, strengths=(0.6, 1.0, 1.4)) -> float | None:
+        """How well dlib's 68-point fit follows this face's expressions: the correlation of the
+        fitted with the rendered displacement from neutral of the brow, eye, nose and mouth
+        points over five emotions at `strengths` (1: a perfect follow), or None where dlib finds
+        no face (for benches and tests; the astronaut herself gives ~0.83)."""
+        rest = dlib_landmarks(self.frame("neu", 0.0))
+        if rest is None:
+            return None
+        x, y = [], []
+        for e in ("hap", "exc", "sad", "ang", "fru"):
+            for st in strengths:
+                pts = dlib_landmarks(self.frame(e, 0.0, st))
+                if pts is not None:
+                    x.append((self.target(e, 0.0, st) - self.target("neu", 0.0))[17:])
+                    y.append(((pts - rest)[_MIRROR] if self.mirrored else pts - rest)[17:])
+        return float(np.corrcoef(np.ravel(x), np.ravel(y))[0, 1]) if x else None
 
     def turned(self, img: np.ndarray, pts: np.ndarray, yaw: float
                ) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,12 @@ scale, small rotation) as a sum of slow sinusoids; moments where the head turns 
 studio a squeezed head; filmed as the release, a yaw up to MAX_YAW degrees and back) or a hand
 covers the face. The marker wearer (left half) carries motion-capture dots.
 
+While the partner speaks, a listener reacts (react; strengths as sample.mirroring,
+sample.backchannel_rate): they mirror the partner's display after a lag and at a share that
+depend on the emotion and on their own style (dialogue.Listening), and they nod, smile briefly or
+flash their brows. A reply's display rises sooner after a strong display heard than after a weak
+one (sample.reply_onset).
+
 The AVI (MPEG-4 part 2, XVID fourcc, the dialogue's stereo track as 16 kHz PCM) is written with
 PyAV on one thread, so the same inputs give the same bytes.
 """
@@ -20,8 +26,11 @@ import av
 import cv2
 import numpy as np
 
+from .dialogue import EMOTIONS
 from .faces import ActorFace
 from .speech import SAMPLE_RATE, envelope
+
+DISPLAYS = EMOTIONS + ("flash",)   # what a timeline's `emo` indexes: the emotions and a brow flash
 
 RESIDUE = 0.3            # share of the apex strength a face keeps after its turn
 FADE_S = 2.5             # time constant of the fade to the residue
@@ -29,6 +38,17 @@ OCCLUSIONS_PER_S = 1 / 40  # studio: a turned-away head (squeezed) or a hand, ha
 TURNS_PER_S = 1 / 30       # as the release films: moments where the head turns aside (yaw)
 HANDS_PER_S = 1 / 80       # ... and where a hand covers the face
 MAX_YAW = 45               # degrees: a turn's peak yaw is uniform in +-[15, MAX_YAW]
+# Listening (react): share of the speaker's display a listener mirrors and its lag (s) per
+# emotion: joy is caught quickly and strongly, sadness slowly, anger and frustration weakly
+# (a listener is hurt or defensive rather than angry back).
+MIRROR = {"neu": (0.0, 0.0), "hap": (1.0, 0.4), "exc": (1.0, 0.3), "sad": (0.8, 1.2),
+          "ang": (0.5, 0.8), "fru": (0.4, 1.0)}
+ATTENDED = 0.3     # a mirrored display shows over what is left of the listener's own where it
+#                    is at least this share of it (the listener's attention is on the speaker)
+NOD_S, NOD_PX, NOD_PITCH = 0.6, 5.0, 0.07   # a nod: duration, drop (px), vertical foreshortening
+SMILE_S, SMILE = 0.9, 0.5                   # a brief smile: duration, display strength
+FLASH_S, FLASH = 0.45, 1.0                  # a brow flash: duration, strength
+SMILED = ("neu", "hap", "exc")              # what a listener smiles at
 HAND_COLOUR = (120, 150, 190)   # BGR
 
 
@@ -82,10 +102,13 @@ def draw_blink(frame: np.ndarray, pts: np.ndarray) -> None:
 
 
 def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gender: str,
-             profile, rng: np.random.Generator, release: bool = False) -> dict:
-    """Per-frame display of one actor: emotion index, blend, strength, mouth, blink, pose.
-    release: head turns are yaw (film as the release), else a squeezed head (the studio)."""
-    from .dialogue import EMOTIONS, STYLES
+             profile, rng: np.random.Generator, release: bool = False,
+             reply_onset: float = 0.0) -> dict:
+    """Per-frame display of one actor: display index (DISPLAYS), blend, strength, mouth, blink,
+    pose. release: head turns are yaw (film as the release), else a squeezed head (the studio).
+    reply_onset (sample.reply_onset): how much a turn's display rises sooner after a strong
+    display of the partner's (and later after a weak one)."""
+    from .dialogue import STYLES
     emo = np.zeros(n, np.int64)
     style = np.zeros(n, np.int64)
     blend = np.full(n, "", dtype=object)
@@ -100,8 +123,14 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         apex = profile.face * t["intensity"]
         m = max(1, f1 - f0)
         u = np.arange(m) / m
-        env = np.interp(u, [0, 0.25, 0.7, 1], [0.35, 1, 1, 0.65])
-        emo[f0:] = EMOTIONS.index(t["emotion"])
+        rise = 0.25
+        if reply_onset:
+            heard = [p for p in turns if p["speaker"] != gender and p["start"] < t["start"]]
+            strong = (max(heard, key=lambda p: p["start"])["face_gain"]
+                      * max(heard, key=lambda p: p["start"])["intensity"]) if heard else 0.5
+            rise = float(np.clip(0.25 * (1 + reply_onset * (0.5 - strong) * 1.5), 0.08, 0.45))
+        env = np.interp(u, [0, rise, 0.7, 1], [0.35, 1, 1, 0.65])
+        emo[f0:] = DISPLAYS.index(t["emotion"])
         blend[f0:] = t["blend"]
         style[f0:] = list(STYLES).index(t["style"])
         strength[f0:f0 + m] = apex * env[:max(0, min(m, n - f0))]
@@ -117,7 +146,8 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         blink[b0:b0 + max(1, int(round(0.15 * fps)))] = True
         t_next += rng.uniform(2, 6)
     sec = np.arange(n) / fps
-    pose = np.zeros((n, 6))   # dx, dy (px), scale, rotation (deg), x squeeze, yaw (deg)
+    pose = np.zeros((n, 7))   # dx, dy (px), scale, rotation (deg), x squeeze, yaw (deg), pitch
+    #                            (y squeeze: a nod)
     for j, amp in enumerate((9.0, 6.0, 0.035, 3.5)):
         for period in (7.0, 2.9):
             ph = rng.uniform(0, 2 * math.pi)
@@ -125,6 +155,7 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
                                                                       + ph)
     pose[:, 2] += 1.0
     pose[:, 4] = 1.0
+    pose[:, 6] = 1.0
     hand = np.zeros(n, bool)
     if release:
         for _ in range(rng.poisson(TURNS_PER_S * n / fps)):   # turn aside and back
@@ -149,10 +180,10 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
 def compose(face: ActorFace, line: dict, i: int, profile, markers: bool,
             release: bool = False) -> np.ndarray:
     """One half frame of an actor at frame i of its timeline."""
-    from .dialogue import EMOTIONS, STYLES
+    from .dialogue import STYLES
     upper, lower = list(STYLES.values())[line["style"][i]]
     gains = (profile.brows * upper, profile.corners * lower, profile.mouth)
-    img, pts = face.posed(EMOTIONS[line["emo"][i]], line["mouth"][i], line["strength"][i],
+    img, pts = face.posed(DISPLAYS[line["emo"][i]], line["mouth"][i], line["strength"][i],
                           line["blend"][i], gains)
     if markers or line["blink"][i]:
         img = img.copy()
@@ -160,13 +191,16 @@ def compose(face: ActorFace, line: dict, i: int, profile, markers: bool,
             draw_blink(img, pts)
         if markers:
             draw_markers(img, pts, soft=release)
-    dx, dy, s, rot, squeeze, yaw = line["pose"][i]
+    dx, dy, s, rot, squeeze, yaw, pitch = line["pose"][i]
     img, pts = face.turned(img, pts, yaw)
     c = pts[27:36].mean(axis=0)
     m = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), float(rot), float(s))
     if squeeze != 1.0:
         m[0] *= squeeze
         m[0, 2] += c[0] * (1 - squeeze)
+    if pitch != 1.0:
+        m[1] *= pitch
+        m[1, 2] += c[1] * (1 - pitch)
     m[:, 2] += (dx * face.zoom, dy * face.zoom)
     h, w = img.shape[:2]
     out = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
@@ -177,6 +211,52 @@ def compose(face: ActorFace, line: dict, i: int, profile, markers: bool,
         cv2.ellipse(out, centre, (abs(axes[0]), abs(axes[1])), 0, 0, 360, HAND_COLOUR, -1,
                     cv2.LINE_AA)
     return out
+
+
+def react(lines: dict, turns: list[dict], fps: int, styles: dict, mirroring: float,
+          rate: float, rng: np.random.Generator) -> None:
+    """Listening reactions, in place: while the partner speaks (and for half a second after) and
+    the actor does not, the actor mirrors the partner's display (MIRROR: the emotion's share and
+    lag, times the actor's style and `mirroring`) where it is at least ATTENDED of what the actor
+    still shows of their own; and backchannels at `rate` per second of the partner's turn times the actor's: nods,
+    brief smiles (at neutral or happy speech) and brow flashes, in the actor's mix."""
+    n = len(lines["F"]["emo"])
+    shown = {g: (lines[g]["emo"].copy(), lines[g]["strength"].copy()) for g in "FM"}
+    for g in "FM":
+        me, st = lines[g], styles[g]
+        speaking = np.zeros(n, bool)
+        for t in turns:
+            if t["speaker"] == g:
+                speaking[int(round(t["start"] * fps)):int(round(t["end"] * fps))] = True
+        emo_o, str_o = shown["M" if g == "F" else "F"]
+        for t in sorted((t for t in turns if t["speaker"] != g), key=lambda t: t["start"]):
+            f0, f1 = int(round(t["start"] * fps)), min(n, int(round((t["end"] + 0.5) * fps)))
+            if f1 <= f0:
+                continue
+            idx = np.arange(f0, f1)
+            share, lag_s = MIRROR[t["emotion"]]
+            src = idx - int(round(lag_s * st.lag * fps))
+            m = np.where(src >= f0, mirroring * share * st.gain * str_o[src.clip(f0)], 0.0)
+            on = ~speaking[idx] & (m > ATTENDED * me["strength"][idx])
+            f = idx[on]
+            me["emo"][f], me["strength"][f] = emo_o[src[on]], m[on]
+            me["blend"][f], me["style"][f] = "", 0
+            for _ in range(rng.poisson(rate * st.rate * (f1 - f0) / fps)):
+                a, kind = int(rng.integers(f0, f1)), int(rng.choice(3, p=st.mix))
+                dur = (NOD_S, SMILE_S, FLASH_S)[kind]
+                k = np.arange(a, min(n, a + max(2, int(round(dur * fps)))))
+                k = k[~speaking[k]]
+                bump = np.sin(math.pi * (k - a + 0.5) / max(2, int(round(dur * fps))))
+                if kind == 0:
+                    me["pose"][k, 1] += NOD_PX * bump
+                    me["pose"][k, 6] -= NOD_PITCH * bump
+                    continue
+                if kind == 1 and t["emotion"] not in SMILED:
+                    continue
+                level = (SMILE * st.gain if kind == 1 else FLASH) * bump
+                up = level > me["strength"][k]
+                me["emo"][k[up]] = DISPLAYS.index("hap" if kind == 1 else "flash")
+                me["strength"][k[up]], me["blend"][k[up]] = level[up], ""
 
 
 def write_avi(path: Path, fps: int, width: int, height: int, frames, track: np.ndarray) -> None:
@@ -212,12 +292,17 @@ def write_avi(path: Path, fps: int, width: int, height: int, frames, track: np.n
 
 def film(faces: dict, profiles: dict, wearer: str, turns: list[dict], audio: list[np.ndarray],
          track: np.ndarray, fps: int, width: int, height: int, path: Path,
-         rng: np.random.Generator, release: bool = False) -> int:
+         rng: np.random.Generator, release: bool = False, listening=None) -> int:
     """Write the dialogue's AVI: the marker wearer on the left, the partner on the right;
     release: filmed as the release is (yaw turns, soft markers; the shots, identities and light
-    are the faces')."""
+    are the faces'); listening: (sample section, styles per actor, rng) for the listeners'
+    reactions (react), or None."""
     n = int(math.ceil((max(t["end"] for t in turns) + 0.6) * fps))
-    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng, release) for g in "FM"}
+    onset = listening[0].reply_onset if listening else 0.0
+    lines = {g: timeline(turns, audio, n, fps, g, profiles[g], rng, release, onset) for g in "FM"}
+    if listening and (listening[0].mirroring or listening[0].backchannel_rate):
+        c, styles, react_rng = listening
+        react(lines, turns, fps, styles, c.mirroring, c.backchannel_rate, react_rng)
     left, right = wearer, "M" if wearer == "F" else "F"
     half = width // 2
     frame = np.empty((height, width, 3), np.uint8)

@@ -25,7 +25,7 @@ from ...config.schema import Sample
 from ...execution import ProcessExecutor
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
-                       draw_styles, draw_turns, empathy_matrix)
+                       draw_styles, draw_turns, empathy_matrix, listening_style)
 from .faces import ActorFace, Light, Look
 from .identity import identity_of, identity_photo
 from .film import film
@@ -218,8 +218,10 @@ def render_dialog(job: tuple[Sample, DialogSpec, str]) -> dict:
     L.write_wav(L.dialog_wav_path(root, spec.session, spec.name), track, SAMPLE_RATE)
     avi = L.avi_path(root, spec.session, spec.name)
     faces = {g: actor_face(c, spec.session, g, shot_of(c, spec)) for g in "FM"}
+    listening = (c, {g: listening_style(c.seed, spec.session, g) for g in "FM"},
+                 np.random.default_rng([c.seed, spec.session, spec.index, 13]))
     frames = film(faces, profiles, spec.wearer, turns, audio, track, c.fps, c.width, c.height,
-                  avi, rng, c.filming == "release")
+                  avi, rng, c.filming == "release", listening)
     timed = sorted(turns, key=lambda t: t["start"])
     for path, text in ((L.emo_eval_path(root, spec.session, spec.name), L.emo_evaluation(timed)),
                        (L.transcription_path(root, spec.session, spec.name),
