@@ -184,7 +184,8 @@ def run(req: Request, prm: dict, workers: int = 1, progress: bool = True,
         results = run_extractors(names, utts, prm, workers, progress)
     feats = {m: r.features for m, r in results.items()}
     ms.check_names(feats)
-    rows, side_notes = choose_sides(results.get("landmarks"), len(segs), sides)
+    rows, side_notes = choose_sides(results.get("landmarks"), len(segs), sides,
+                                    results.get("audio"))
     X, ok = segment_features(feats, rows, len(sides))
     add_frame_stats(ms, feats, rows, len(sides), X, ok)
     pred = predict_segments(ms, X, ok, len(segs), skip)

@@ -66,17 +66,46 @@ def mouth_motion(landmarks: Features, row: int) -> float:
     return float(np.mean(np.abs(np.diff(frames)))) if len(frames) > 1 else 0.0
 
 
-def choose_sides(landmarks: extractors.Result | None, n: int,
-                 sides: tuple[str, ...]) -> tuple[list[int], list[str]]:
+def voice_sync(landmarks: Features, audio: Features, row: int) -> float | None:
+    """Correlation over a row's face frames of the inner-lip gap with the voice's loudness
+    (eGeMAPS Loudness_sma3 averaged over each face frame's interval): high for the one talking,
+    near zero for a listener whose mouth moves with their own display (a smile, laughing along);
+    None without both signals."""
+    if audio is None or audio.frames is None or "Loudness_sma3" not in (audio.frame_names or []):
+        return None
+    mouth = landmarks.frames[row][:, landmarks.frame_names.index(MOUTH_OPEN)].astype(np.float64)
+    t = landmarks.extra.get("times", [None] * len(landmarks.ids))[row]
+    loud = audio.frames[row][:, audio.frame_names.index("Loudness_sma3")].astype(np.float64)
+    rate = float(audio.attrs.get("frame_rate", 100))
+    if t is None or len(mouth) < 3 or len(loud) < 2:
+        return None
+    t = np.asarray(t, np.float64).reshape(-1)
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / rate
+    c = np.concatenate([[0.0], np.cumsum(loud)])
+    lo = np.clip(np.round((t - step / 2) * rate).astype(int), 0, len(loud) - 1)
+    hi = np.clip(np.round((t + step / 2) * rate).astype(int), lo + 1, len(loud))
+    v = (c[hi] - c[lo]) / (hi - lo)
+    if mouth.std() == 0 or v.std() == 0:
+        return 0.0
+    return float(np.corrcoef(mouth, v)[0, 1])
+
+
+def choose_sides(landmarks: extractors.Result | None, n: int, sides: tuple[str, ...],
+                 audio: extractors.Result | None = None) -> tuple[list[int], list[str]]:
     """Per segment: the extractor row to use (segment * len(sides) + side index) and a note.
 
     One side (--side left / right / full, or the one part auto found): that part. Several
     (auto: the people predict.layout found): the part with a face; with faces in several, the
-    one whose mouth moves most over the segment (:func:`mouth_motion`: the one talking). -1 when
-    no face was found.
+    one whose mouth moves with the voice (:func:`voice_sync`; without the audio's frames, the
+    one whose mouth moves most, :func:`mouth_motion`). -1 when no face was found.
     """
     k = len(sides)
     lm = landmarks.features if landmarks is not None else None
+    au = audio.features if audio is not None else None
+
+    def talking(row: int) -> float:
+        sync = voice_sync(lm, au, row)
+        return mouth_motion(lm, row) if sync is None else sync
     rows, notes = [], []
     for i in range(n):
         cand = [(i * k + j, s) for j, s in enumerate(sides) if lm is not None and lm.ok[i * k + j]]
@@ -90,7 +119,7 @@ def choose_sides(landmarks: extractors.Result | None, n: int,
             rows.append(cand[0][0])
             notes.append("" if k == 1 else f"face only in the {cand[0][1]} part")
         else:
-            rows.append(max(cand, key=lambda c: mouth_motion(lm, c[0]))[0])
+            rows.append(max(cand, key=lambda c: talking(c[0]))[0])
             notes.append("")
     return rows, notes
 

@@ -51,17 +51,20 @@ def scan_times(segs: list[Segment], n: int = MAX_FRAMES) -> list[float]:
 
 
 def faces_in(grey: np.ndarray, detector, ladder: list[float]) -> list[tuple[float, float]]:
-    """(centre x, width) of every face of the frame, at the first scale of `ladder` that finds
-    any (source pixels)."""
+    """(centre x, width) of every face of the frame (source pixels), over every scale of
+    `ladder`: a large face is found at the first, a small one beside it (a wide shot, a photo
+    on the wall) only at a larger one; a face found again at a larger scale is kept once."""
     import cv2
+    found: list[tuple[float, float]] = []
     for s in ladder:
         img = grey if s == 1 else cv2.resize(
             grey, (max(1, round(grey.shape[1] * s)), max(1, round(grey.shape[0] * s))),
             interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-        rects = detector(img, 0)
-        if rects:
-            return sorted(((r.left() + r.right()) / 2 / s, r.width() / s) for r in rects)
-    return []
+        for r in detector(img, 0):
+            c, w = (r.left() + r.right()) / 2 / s, r.width() / s
+            if all(abs(c - c0) >= SAME_PERSON * max(w, w0) for c0, w0 in found):
+                found.append((c, w))
+    return sorted(found)
 
 
 def group(frames: list[list[tuple[float, float]]]) -> list[Person]:
