@@ -109,7 +109,7 @@ def test_without_the_listeners_face_the_listening_window_is_left_out(tmp_path):
 
 def test_every_metric_for_the_models_and_every_baseline(trained, project):
     task, *_, doc = trained
-    assert set(doc["models"]) == {"offline", "online"}
+    assert set(doc["models"]) == {"offline", "online", "prototype"}
     assert set(doc["baselines"]) == BASELINES
     for name, figures in doc["models"].items():
         assert METRICS <= set(figures), name

@@ -77,3 +77,52 @@ class ReactionNet(nn.Module):
         out = self.out_mean + self.out_scale * self.head(dec)
         out = out.reshape(b, self.k * self.t_out * self.out_dim)
         return {self.target: out}
+
+
+class PrototypeNet(nn.Module):
+    """Reactions as a soft choice among `classes` learned prototype reactions.
+
+    A linear gate reads the speaker's window pooled over time (mean and std of every frame-level
+    input, plus the static vectors) and mixes the prototypes (each `t_out` x `out_dim`); each of
+    the K reactions adds its own learned offset to the mix. Where the reaction depends mostly on
+    what kind of display the speaker showed (on the sample: mirroring by emotion), this needs far
+    fewer examples than a sequence model: a gate of (2 F + S) x classes weights, trained with the
+    same relaxed winner-takes-all loss. It sees the whole window (offline); `t_listen` (the
+    listening frames among the `t_out`) is kept in its config for whoever reads the outputs.
+    """
+
+    def __init__(self, frame_dims: Mapping[str, int], static_dims: Mapping[str, int], t_in: int,
+                 t_listen: int, t_out: int, out_dim: int, k: int = 6, classes: int = 6,
+                 dropout: float = 0.1,
+                 target: str = "reaction", out_mean: list[float] | None = None,
+                 out_scale: list[float] | None = None):
+        super().__init__()
+        if not frame_dims or t_in < 1 or t_out < 1 or k < 1 or classes < 1:
+            raise ValueError(f"need a frame-level input, t_in, t_out, k, classes >= 1 "
+                             f"(t_in {t_in}, t_out {t_out}, k {k}, classes {classes})")
+        self.config = dict(frame_dims=dict(frame_dims), static_dims=dict(static_dims), t_in=t_in,
+                           t_listen=t_listen, t_out=t_out, out_dim=out_dim, k=k, classes=classes,
+                           dropout=dropout,
+                           target=target, out_mean=out_mean, out_scale=out_scale)
+        self.frame_dims, self.static_dims = dict(frame_dims), dict(static_dims)
+        self.t_in, self.t_out, self.out_dim, self.k, self.target = t_in, t_out, out_dim, k, target
+        d = 2 * sum(self.frame_dims.values()) + sum(self.static_dims.values())
+        self.gate = nn.Sequential(nn.Dropout(dropout), nn.Linear(d, classes))
+        self.protos = nn.Parameter(torch.randn(classes, t_out, out_dim) * 0.1)
+        self.offsets = nn.Parameter(torch.randn(k, t_out, out_dim) * 0.05)
+        self.register_buffer("out_mean", torch.tensor(out_mean or [0.0] * (t_out * out_dim))
+                             .reshape(t_out, out_dim), persistent=False)
+        self.register_buffer("out_scale", torch.tensor(out_scale or [1.0] * out_dim),
+                             persistent=False)
+
+    def forward(self, x: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        b = next(iter(x.values())).shape[0]
+        pooled = []
+        for m, d in self.frame_dims.items():
+            f = x[m].reshape(b, self.t_in, d)
+            pooled += [f.mean(dim=1), f.std(dim=1, unbiased=False)]
+        pooled += [x[m] for m in self.static_dims]
+        p = torch.softmax(self.gate(torch.cat(pooled, dim=1)), dim=1)           # (B, C)
+        mix = torch.einsum("bc,cto->bto", p, self.protos)                       # (B, T, O)
+        out = self.out_mean + self.out_scale * (mix[:, None] + self.offsets[None])
+        return {self.target: out.reshape(b, self.k * self.t_out * self.out_dim)}

@@ -23,12 +23,13 @@ from ..atomic import atomic_path
 from ..errors import EmpathicError
 from ..nets.fusion import FusionNet
 from ..nets.graph import GraphNet, dialogue_edges
-from ..nets.reaction import ReactionNet
+from ..nets.reaction import PrototypeNet, ReactionNet
 from .data import Scaler
 from .trainer import autocast, forward_all, pick_device, to_device
 
 FORMAT = 1
-NETS = {"fusion": FusionNet, "graph": GraphNet, "reaction": ReactionNet}
+NETS = {"fusion": FusionNet, "graph": GraphNet, "reaction": ReactionNet,
+        "reaction_prototype": PrototypeNet}
 
 
 def net_kind(net: torch.nn.Module) -> str:

@@ -14,8 +14,10 @@ grid over the listening window (A's six face measures as change from A's own mea
 descriptors averaged per grid step, HOG) and the text embedding; they end where B starts, so
 nothing of B's reply leaks in. Models: `offline` (a bidirectional encoder: every frame sees the
 whole window) and `online` (causal: frame t sees nothing after t), each giving K reactions
-(empathic.nets.reaction), trained with a relaxed winner-takes-all loss: the closest of the K to
-the real reaction gets weight 1 - wta_relax, all K share wta_relax.
+(empathic.nets.reaction), and `prototype` (a linear gate on the window pooled over time mixes
+PROTOTYPES learned reactions, each of the K adds its own offset: few weights, for few pairs),
+all trained with a relaxed winner-takes-all loss: the closest of the K to the real reaction gets
+weight 1 - wta_relax, all K share wta_relax.
 
 Scores (empathic.scoring.reaction) on the four measures: fr_corr, fr_dist (closest appropriate
 real reaction: per reaction, mean over the K), fr_div, fr_dvs, fr_var, fr_syn (|lag| in frames
@@ -33,7 +35,7 @@ import numpy as np
 import torch
 
 from ...errors import EmpathicError
-from ...nets.reaction import ReactionNet
+from ...nets.reaction import PrototypeNet, ReactionNet
 from ...nets.wta import WTALoss
 from ...scoring import landmarks as L
 from ...scoring import reaction as R
@@ -48,6 +50,7 @@ SHAPE = 136                                  # 68 aligned points, x00 y00 x01 ..
 OUT = SHAPE + len(MEASURES)                  # values per target frame
 SPEAKER = ("mouth_open", "mouth_width", "mouth_corner", "brow_height", "eye_open", "head_roll")
 STATIC = ("text",)
+PROTOTYPES = 6                               # the prototype model's learned reactions
 
 
 class ReactionTask(Task):
@@ -219,7 +222,7 @@ class ReactionTask(Task):
 
     # -- models --------------------------------------------------------------------------------
     def models(self, rows: Rows) -> list[ModelSpec]:
-        return [ModelSpec("offline", tuple(self.inputs)), ModelSpec("online", tuple(self.inputs))]
+        return [ModelSpec(name, tuple(self.inputs)) for name in ("offline", "online", "prototype")]
 
     def scaled_targets(self, rows: Rows) -> set[str]:
         return set()          # the loss standardises per feature; the K outputs share the units
@@ -228,12 +231,15 @@ class ReactionTask(Task):
         frames = {m: rows.X[m].shape[1] // self.t_in for m in spec.inputs if m not in STATIC}
         static = {m: rows.X[m].shape[1] for m in spec.inputs if m in STATIC}
         y = rows.Y[TARGET].reshape(len(rows), self.t_out, OUT).astype(np.float64)   # training
+        units = dict(target=TARGET, out_mean=[round(float(v), 8) for v in y.mean(axis=0).ravel()],
+                     out_scale=[round(float(v), 8) for v in
+                                np.maximum(y.reshape(-1, OUT).std(axis=0), 1e-6)])
+        if spec.name == "prototype":
+            return PrototypeNet(frames, static, self.t_in, self.t_listen, self.t_out, OUT, k=self.k,
+                                classes=PROTOTYPES, dropout=self.hp.dropout, **units)
         return ReactionNet(frames, static, self.t_in, self.t_listen, self.t_out, OUT, k=self.k,
                            hidden=self.hp.hidden, dropout=self.hp.dropout,
-                           causal=spec.name == "online", target=TARGET,
-                           out_mean=[round(float(v), 8) for v in y.mean(axis=0).ravel()],
-                           out_scale=[round(float(v), 8) for v in
-                                      np.maximum(y.reshape(-1, OUT).std(axis=0), 1e-6)])
+                           causal=spec.name == "online", **units)
 
     def objective(self, train: Rows):
         """Relaxed winner-takes-all (empathic.nets.wta) of the per-feature standardised squared
