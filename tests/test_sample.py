@@ -507,3 +507,15 @@ def test_a_reply_rises_sooner_after_a_strong_display():
     assert rise(1.2) < rise(0.3)
     fixed = _listening_lines()["M"]["strength"][50:80]
     assert int(np.argmax(fixed >= 0.99 * fixed.max())) == 8       # 0.25 of a 3 s turn: 7.5
+
+
+def test_studio_filming_is_the_astronaut_close_in_even_light_without_yaw():
+    """sample.filming: studio keeps the sample as it was before the release filming: every
+    dialogue in the close shot, every actor the astronaut (in their own tones), no room light."""
+    c = validate(dict(TINY, filming="studio"))
+    assert {G.shot_of(c, spec) for spec in G.plan(c)} == {0}
+    faces = [G.actor_face(c, s, g) for s in (1, 2) for g in "FM"]
+    assert all(np.linalg.norm(f.shape[36] - f.shape[45]) > 90 for f in faces)
+    release = validate(dict(TINY, filming="release"))
+    assert G.actor_face(release, 1, "M").base.shape == faces[1].base.shape
+    assert not np.array_equal(G.actor_face(release, 1, "M").base, faces[1].base)
