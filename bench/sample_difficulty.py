@@ -133,16 +133,16 @@ def own_reference_probe(R: np.ndarray, ok: np.ndarray, pe: np.ndarray, ps: np.nd
     return float(np.mean(e_ref)), float(np.mean(e_orc))
 
 
-class _Scaler:
-    """Inputs standardised with the training rows' mean and std: the space nearest_neighbour
-    searches (what a trained model's scale_inputs gives the pipeline's baseline)."""
+class _Inputs:
+    """The training rows' input scalers (empathic.training.data.Scaler), as a trained model's
+    `scale_inputs` applies them: the space nearest_neighbour searches."""
 
     def __init__(self, rows):
-        self.mu = {m: x.mean(0) for m, x in rows.X.items()}
-        self.sd = {m: np.where(x.std(0) > 0, x.std(0), 1) for m, x in rows.X.items()}
+        from empathic.training.data import Scaler
+        self.scalers = {m: Scaler.fit(x) for m, x in rows.X.items()}
 
     def scale_inputs(self, X):
-        return {m: (x - self.mu[m]) / self.sd[m] for m, x in X.items()}
+        return {m: self.scalers[m].transform(x) for m, x in X.items()}
 
 
 def reaction_probe(prm: dict, pairs_dir: Path, features: Path, truth: pd.DataFrame,
@@ -192,7 +192,7 @@ def reaction_probe(prm: dict, pairs_dir: Path, features: Path, truth: pd.DataFra
         got = {"oracle": fitted(tr, te, emo[te], strength[te])}
         if guess is not None:
             got["oracle, recognised emotion"] = fitted(tr, te, guess[te], None)
-        got.update(task.baselines(train, test, _Scaler(train), seed))
+        got.update(task.baselines(train, test, _Inputs(train), seed))
         for name, out in got.items():
             sc = task.score(test, out, None)
             sums.setdefault(name, []).append((len(test), sc))

@@ -27,6 +27,15 @@ import torch
 from torch import nn
 
 
+def _output_units(net: nn.Module, t_out: int, out_dim: int, out_mean, out_scale) -> None:
+    """Buffers that put a network's standardised outputs in the targets' units: out_mean (the
+    training rows' mean sequence, t_out x out_dim) and out_scale (each value's std, out_dim)."""
+    net.register_buffer("out_mean", torch.tensor(out_mean or [0.0] * (t_out * out_dim))
+                        .reshape(t_out, out_dim), persistent=False)
+    net.register_buffer("out_scale", torch.tensor(out_scale or [1.0] * out_dim),
+                        persistent=False)
+
+
 class ReactionNet(nn.Module):
     def __init__(self, frame_dims: Mapping[str, int], static_dims: Mapping[str, int], t_in: int,
                  t_listen: int, t_out: int, out_dim: int, k: int = 6, hidden: int = 64,
@@ -58,10 +67,7 @@ class ReactionNet(nn.Module):
         self.head = nn.Linear(hidden, out_dim)
         # outputs in the targets' units: the head predicts each value's deviation from the
         # training rows' mean sequence (t_out x out_dim), in units of its std (out_dim)
-        self.register_buffer("out_mean", torch.tensor(out_mean or [0.0] * (t_out * out_dim))
-                             .reshape(t_out, out_dim), persistent=False)
-        self.register_buffer("out_scale", torch.tensor(out_scale or [1.0] * out_dim),
-                             persistent=False)
+        _output_units(self, t_out, out_dim, out_mean, out_scale)
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         b = next(iter(x.values())).shape[0]
@@ -93,27 +99,23 @@ class PrototypeNet(nn.Module):
 
     def __init__(self, frame_dims: Mapping[str, int], static_dims: Mapping[str, int], t_in: int,
                  t_listen: int, t_out: int, out_dim: int, k: int = 6, classes: int = 6,
-                 dropout: float = 0.1,
-                 target: str = "reaction", out_mean: list[float] | None = None,
-                 out_scale: list[float] | None = None):
+                 dropout: float = 0.1, target: str = "reaction",
+                 out_mean: list[float] | None = None, out_scale: list[float] | None = None):
         super().__init__()
         if not frame_dims or t_in < 1 or t_out < 1 or k < 1 or classes < 1:
             raise ValueError(f"need a frame-level input, t_in, t_out, k, classes >= 1 "
                              f"(t_in {t_in}, t_out {t_out}, k {k}, classes {classes})")
         self.config = dict(frame_dims=dict(frame_dims), static_dims=dict(static_dims), t_in=t_in,
                            t_listen=t_listen, t_out=t_out, out_dim=out_dim, k=k, classes=classes,
-                           dropout=dropout,
-                           target=target, out_mean=out_mean, out_scale=out_scale)
+                           dropout=dropout, target=target, out_mean=out_mean,
+                           out_scale=out_scale)
         self.frame_dims, self.static_dims = dict(frame_dims), dict(static_dims)
         self.t_in, self.t_out, self.out_dim, self.k, self.target = t_in, t_out, out_dim, k, target
         d = 2 * sum(self.frame_dims.values()) + sum(self.static_dims.values())
         self.gate = nn.Sequential(nn.Dropout(dropout), nn.Linear(d, classes))
         self.protos = nn.Parameter(torch.randn(classes, t_out, out_dim) * 0.1)
         self.offsets = nn.Parameter(torch.randn(k, t_out, out_dim) * 0.05)
-        self.register_buffer("out_mean", torch.tensor(out_mean or [0.0] * (t_out * out_dim))
-                             .reshape(t_out, out_dim), persistent=False)
-        self.register_buffer("out_scale", torch.tensor(out_scale or [1.0] * out_dim),
-                             persistent=False)
+        _output_units(self, t_out, out_dim, out_mean, out_scale)
 
     def forward(self, x: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         b = next(iter(x.values())).shape[0]

@@ -124,10 +124,10 @@ def timeline(turns: list[dict], audio: list[np.ndarray], n: int, fps: int, gende
         m = max(1, f1 - f0)
         u = np.arange(m) / m
         rise = 0.25
-        if reply_onset:
+        if reply_onset:    # the partner's latest display before this turn (none: a middling 0.5)
             heard = [p for p in turns if p["speaker"] != gender and p["start"] < t["start"]]
-            strong = (max(heard, key=lambda p: p["start"])["face_gain"]
-                      * max(heard, key=lambda p: p["start"])["intensity"]) if heard else 0.5
+            last = max(heard, key=lambda p: p["start"]) if heard else None
+            strong = last["face_gain"] * last["intensity"] if last else 0.5
             rise = float(np.clip(0.25 * (1 + reply_onset * (0.5 - strong) * 1.5), 0.08, 0.45))
         env = np.interp(u, [0, rise, 0.7, 1], [0.35, 1, 1, 0.65])
         emo[f0:] = DISPLAYS.index(t["emotion"])
@@ -218,8 +218,9 @@ def react(lines: dict, turns: list[dict], fps: int, styles: dict, mirroring: flo
     """Listening reactions, in place: while the partner speaks (and for half a second after) and
     the actor does not, the actor mirrors the partner's display (MIRROR: the emotion's share and
     lag, times the actor's style and `mirroring`) where it is at least ATTENDED of what the actor
-    still shows of their own; and backchannels at `rate` per second of the partner's turn times the actor's: nods,
-    brief smiles (at neutral or happy speech) and brow flashes, in the actor's mix."""
+    still shows of their own; and backchannels at `rate` per second of the partner's turn times
+    the actor's: nods, brief smiles (at neutral or happy speech) and brow flashes, in the actor's
+    mix."""
     n = len(lines["F"]["emo"])
     shown = {g: (lines[g]["emo"].copy(), lines[g]["strength"].copy()) for g in "FM"}
     for g in "FM":

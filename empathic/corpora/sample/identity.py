@@ -12,7 +12,7 @@ actor's face shape is a part of the response landmarks no prompt can predict.
 What tells identities apart is texture: an identity takes its canvas (hair, clothes, background)
 from one photo and each of three face regions (eyes and brows, nose, mouth and chin) from either
 photo, blended in with soft masks and matched to the canvas's skin colour; then a skin tone, a
-hair colour and accessories (glasses, beard, moustache, heavier brows) drawn onto the photo, so
+hair colour and accessories (a moustache, heavier brows) drawn onto the photo, so
 they follow every warp of the face. dlib's face-recognition embedding measures how far apart they
 are (`bench/bench_identities.py`).
 """
@@ -56,9 +56,7 @@ class Identity:
     mirror: bool
     skin: tuple[float, float, float]        # BGR gains on the face and neck
     hair: tuple[float, float, float]        # BGR gains on the hair (dark pixels around the face)
-    glasses: str = ""                       # "", dark, light
-    beard: float = 0.0                      # darkening of the jaw and chin (0: none)
-    moustache: float = 0.0
+    moustache: float = 0.0                  # darkening above the upper lip (0: none)
     brows: float = 0.0                      # extra brow thickness (inter-ocular units)
 
 
@@ -174,17 +172,13 @@ def _stubble(h: int, w: int) -> np.ndarray:
 
 
 def draw_accessories(img: np.ndarray, pts: np.ndarray, ident: Identity) -> None:
-    """Beard, moustache, brows and glasses drawn on the photo from its landmarks (in place)."""
+    """Moustache and brows drawn on the photo from its landmarks (in place). (Glasses and a
+    beard were tried: they kept dlib's fit from following the face, see IDENTITIES.)"""
     unit = float(np.linalg.norm(pts[36] - pts[45]))
-    if ident.beard or ident.moustache:
+    if ident.moustache:
         mask = np.zeros(img.shape[:2], np.float32)
-        if ident.beard:
-            poly = np.vstack([pts[2:15], pts[[54, 55, 56, 57, 58, 59, 48]]])
-            cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], ident.beard)
-        if ident.moustache:
-            poly = np.vstack([pts[[48, 49, 50, 51, 52, 53, 54]],
-                              pts[[35, 33, 31]] + (0, 0.03 * unit)])
-            cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], ident.moustache)
+        poly = np.vstack([pts[[48, 49, 50, 51, 52, 53, 54]], pts[[35, 33, 31]] + (0, 0.03 * unit)])
+        cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], ident.moustache)
         mask = cv2.GaussianBlur(mask, (0, 0), max(0.8, 0.04 * unit))
         f = 1 - mask * _stubble(*img.shape[:2])
         img[:] = np.clip(img * f[..., None], 0, 255).astype(np.uint8)
@@ -193,16 +187,3 @@ def draw_accessories(img: np.ndarray, pts: np.ndarray, ident: Identity) -> None:
         for a, b in ((17, 22), (22, 27)):
             cv2.polylines(img, [np.round(pts[a:b] * 16).astype(np.int32)], False, (28, 32, 42),
                           th, cv2.LINE_AA, shift=4)
-    if ident.glasses:
-        colour, th = ((22, 22, 22), 0.05) if ident.glasses == "dark" else ((175, 185, 195), 0.035)
-        th = max(1, int(round(th * unit)))
-        for eye in (pts[36:42], pts[42:48]):
-            c = eye.mean(0)
-            wid = eye[:, 0].max() - eye[:, 0].min()
-            cv2.ellipse(img, (int(round(c[0] * 16)), int(round(c[1] * 16))),
-                        (int(0.85 * wid * 16), int(0.6 * wid * 16)), 0, 0, 360, colour, th,
-                        cv2.LINE_AA, shift=4)
-        a = pts[39] + (0.05 * unit, -0.05 * unit)
-        b = pts[42] + (-0.05 * unit, -0.05 * unit)
-        cv2.line(img, tuple(np.round(a * 16).astype(int)), tuple(np.round(b * 16).astype(int)),
-                 colour, th, cv2.LINE_AA, shift=4)
