@@ -224,10 +224,18 @@ def test_astronaut_landmarks_are_dlibs():
     assert np.abs(dlib_landmarks(img) - ASTRONAUT_LANDMARKS).max() <= 2
 
 
-def test_generation_is_deterministic_and_independent_of_the_process(corpus, tmp_path):
+def test_generation_is_deterministic_and_independent_of_the_process(corpus, tmp_path,
+                                                                   monkeypatch):
+    """Again, after other dialogues in this process, and with the per-process caches (a face's
+    bank frames, the faces kept) cut to almost nothing: the same bytes, and the caches stay
+    within their bounds (a worker's memory does not grow with the dialogues it films)."""
+    from empathic.corpora.sample import faces as F
+    monkeypatch.setattr(F, "BANK_FRAMES", 2)
+    monkeypatch.setattr(G, "FACES_KEPT", 1)
     c = validate(TINY)
     spec = G.plan(c)[1]
-    G.render_dialog((c, spec, str(tmp_path)))       # again, after other dialogues in this process
+    G.render_dialog((c, spec, str(tmp_path)))
+    assert len(G._FACES) == 1 and all(len(f.bank) <= 2 for f in G._FACES.values())
     new = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert any(p.suffix == ".avi" for p in new) and any(p.suffix == ".wav" for p in new)
     for rel in new:

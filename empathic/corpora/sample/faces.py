@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,10 @@ from ...errors import EmpathicError
 
 MOUTH_LEVELS = 4          # bank frames per expression: mouth opening 0, 1/3, 2/3, 1
 STRENGTH_STEP = 0.2       # bank frames per expression: display strength 0, 0.2, ... (<= 1.6)
+BANK_FRAMES = 64          # bank frames kept per face, least recently used dropped first: a
+                          # dialogue uses ~200 (~100 MB), reuse is mostly recent, so 64 (~33 MB)
+                          # re-renders ~20 % more (~0.25 s a dialogue) and memory stays per face,
+                          # not growing with the dialogues a worker has filmed
 BLEND_WEIGHT = 0.45       # a blend adds this share of the second emotion's offsets
 FACE_WIDTH = 0.46         # jaw width as a fraction of the half frame's width
 FACE_CENTRE_Y = 0.47      # face centre as a fraction of the half frame's height
@@ -224,7 +229,7 @@ class ActorFace:
         self.unit = float(np.linalg.norm(self.points[36:42].mean(0) - self.points[42:48].mean(0)))
         self.shape = self._shaped(look)
         self.box = self._box(half_w, half_h)
-        self.bank: dict[tuple[str, int], np.ndarray] = {}   # filled as frames are needed
+        self.bank: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # LRU
         self.turns: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # yaw remaps, on first use
 
     def fit_bias(self) -> np.ndarray | None:
@@ -366,16 +371,22 @@ class ActorFace:
     def posed(self, expression: str, mouth: float, strength: float = 1.0, blend: str = "",
               gains: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
         """(bank frame, its landmarks) nearest to this display: mouth opening and strength are
-        quantised (MOUTH_LEVELS, STRENGTH_STEP); rendered on first use."""
+        quantised (MOUTH_LEVELS, STRENGTH_STEP); rendered on first use, the BANK_FRAMES most
+        recently used kept (rendering is a pure function of the key: the frames do not depend
+        on what the bank holds)."""
         k = int(round(min(1.0, max(0.0, mouth)) * (MOUTH_LEVELS - 1)))
         q = int(round(min(1.6, max(0.0, strength)) / STRENGTH_STEP))
         if expression == "neu" and not blend:
             q = 0
         key = (expression, k, q, blend if q else "", gains)
-        if key not in self.bank:
-            args = (expression, k / (MOUTH_LEVELS - 1), q * STRENGTH_STEP, key[3], gains)
-            self.bank[key] = (self.render(*args), self.target(*args))
-        return self.bank[key]
+        if key in self.bank:
+            self.bank.move_to_end(key)
+            return self.bank[key]
+        args = (expression, k / (MOUTH_LEVELS - 1), q * STRENGTH_STEP, key[3], gains)
+        self.bank[key] = got = (self.render(*args), self.target(*args))
+        while len(self.bank) > BANK_FRAMES:
+            self.bank.popitem(last=False)
+        return got
 
 
 def _placed(img: np.ndarray, m: np.ndarray, w: int, h: int) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,17 +120,23 @@ def session_light(c: Sample, session: int) -> Light:
                  float(rng.uniform(0.8, 1.25)), tuple(float(g) for g in rng.uniform(0.92, 1.08, 3)))
 
 
-_FACES: dict[tuple, ActorFace] = {}
+_FACES: OrderedDict[tuple, ActorFace] = OrderedDict()
+FACES_KEPT = 8      # a session's faces (2 actors x 3 shots): plan() orders dialogues by session
 
 
 def actor_face(c: Sample, session: int, gender: str, shot: int = 0) -> ActorFace:
-    """The actor's face bank in one shot, built once per process. In the studio: the astronaut,
-    close, even light. As the release films: the actor's identity (identity.py) in the shot and the
-    session's light."""
+    """The actor's face bank in one shot, built on first use; a process keeps the FACES_KEPT most
+    recently used (a session's). In the studio: the astronaut, close, even light. As the release
+    films: the actor's identity (identity.py) in the shot and the session's light."""
     key = (c, session, gender, shot)
-    if key not in _FACES and c.filming == "studio":
+    if key in _FACES:
+        _FACES.move_to_end(key)
+        return _FACES[key]
+    while _FACES and len(_FACES) >= FACES_KEPT:   # memory: a session's faces, not the corpus's
+        _FACES.popitem(last=False)
+    if c.filming == "studio":
         _FACES[key] = ActorFace(actor_look(c, session, gender), c.width // 2, c.height)
-    if key not in _FACES:
+    else:
         look, ident = actor_look(c, session, gender), identity_of(session, gender)
         width, centre = SHOTS[shot]
         _FACES[key] = ActorFace(look, c.width // 2, c.height, identity_photo(ident), width,
