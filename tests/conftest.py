@@ -120,6 +120,45 @@ def tiny_project(tiny_corpus, tmp_path_factory) -> TinyProject:
                        truth=pd.read_csv(tiny_corpus / "sample_truth.csv"))
 
 
+PREDICT_OVERRIDES = {
+    "features.face.fps": 5,
+    "tasks.response.inputs": ["audio", "video", "landmarks"],
+    "tasks.emotion.members": ["text", "audio", "video", "early"],
+    "tasks.emotion.fusion": {"early": "concat", "decision": ["soft", "hard"]},
+    "tasks.emotion.phases": None,
+    "tasks.dimensional.inputs": ["text", "audio"],
+    "tasks.emotion.epochs": 30,
+}
+
+
+def run_concurrently(stages: list[list[str]], cwd) -> None:
+    """Independent stages side by side (they write different files), like `dvc repro -j`."""
+    procs = [subprocess.Popen([sys.executable, "-m", *args, "--no-progress"], cwd=cwd,
+                              env=stage_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for args in stages]
+    for args, p in zip(stages, procs):
+        out, err = p.communicate()
+        assert p.returncode == 0, f"{' '.join(args)} failed:\n{out}\n{err}"
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_project, tmp_path_factory):
+    """A project with text, audio and face features extracted (faces at 5 fps) and every task
+    but reaction trained (tiny models: 3 epochs, hidden 16; emotion 30 epochs), once per test
+    session for the predict tests (test_predict*.py); tests write their outputs elsewhere."""
+    import shutil
+    from empathic import predict as PR
+    overrides = {**{f"tasks.{t}.{k}": v for t in PR.TASKS for k, v in (("epochs", 3),
+                                                                          ("hidden", 16))},
+                 **PREDICT_OVERRIDES}
+    d = make_project(tmp_path_factory.mktemp("predict_project"), tiny_project.root, **overrides)
+    shutil.copytree(tiny_project.dir / "data", d / "data")
+    run_concurrently([["stages.extract", name] for name in ("text", "audio", "face")], d)
+    # reaction (its frame grid, MP4s): test_predict_reaction.py trains its own on these features
+    run_concurrently([["stages.train", task] for task in PR.TASKS if task != "reaction"], d)
+    return d, tiny_project
+
+
 @pytest.fixture(scope="session")
 def dask_cluster():
     """A real local Dask cluster: 2 worker processes, 1 thread each (once per test session).

@@ -1,10 +1,11 @@
 """stages.predict on a dialogue of the generated sample corpus, with models trained here.
 
-The module fixture trains tiny models (3 epochs; emotion 30) in a project of its own on the `tiny_project`
-corpus: response on audio+video+landmarks, emotion with text/audio/video/early members (soft
-and hard votes), and dimensional on text+audio, so one run exercises the text-free fallbacks. The test video is the
-sample dialogue's video stream with its utterance wavs mixed in at their true times (muxed with
-PyAV); the truth comes from the generator's sample_truth.csv.
+conftest's session fixture `trained` (shared with test_predict_layout.py and
+test_predict_reaction.py) trains tiny models (3 epochs; emotion 30) in a project of its own on the
+`tiny_project` corpus: response on audio+video+landmarks, emotion with text/audio/video/early
+members (soft and hard votes), and dimensional on text+audio, so one run exercises the text-free
+fallbacks. The test video is the sample dialogue's video stream with its utterance wavs mixed in at
+their true times (muxed with PyAV); the truth comes from the generator's sample_truth.csv.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import hashlib
 import json
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,44 +24,10 @@ import pytest
 import soundfile as sf
 import yaml
 
-from conftest import make_project, run_stage, stage_env
+from conftest import run_stage, stage_env
 from predict_media import SR, mixed_track, mux
 from empathic import predict as PR
 from test_interrupt import _terminal_signals, wait_for
-
-TRAIN_OVERRIDES = {
-    "features.face.fps": 5,
-    "tasks.response.inputs": ["audio", "video", "landmarks"],
-    "tasks.emotion.members": ["text", "audio", "video", "early"],
-    "tasks.emotion.fusion": {"early": "concat", "decision": ["soft", "hard"]},
-    "tasks.emotion.phases": None,
-    "tasks.dimensional.inputs": ["text", "audio"],
-    **{f"tasks.{t}.{k}": v for t in PR.TASKS for k, v in (("epochs", 3), ("hidden", 16))},
-    "tasks.emotion.epochs": 30,
-}
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_project, tmp_path_factory):
-    """A project with features extracted and every task trained (tiny models)."""
-    d = make_project(tmp_path_factory.mktemp("predict_project"), tiny_project.root,
-                     **TRAIN_OVERRIDES)
-    shutil.copytree(tiny_project.dir / "data", d / "data")
-    run_concurrently([["stages.extract", name] for name in ("text", "audio", "face")], d)
-    # reaction (its frame grid, MP4s): tests/test_predict_reaction.py trains its own
-    run_concurrently([["stages.train", task] for task in PR.TASKS if task != "reaction"], d)
-    return d, tiny_project
-
-
-def run_concurrently(stages: list[list[str]], cwd) -> None:
-    """Independent stages side by side (they write different files), like `dvc repro -j`."""
-    procs = [subprocess.Popen([sys.executable, "-m", *args, "--no-progress"], cwd=cwd,
-                              env=stage_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for args in stages]
-    for args, p in zip(stages, procs):
-        out, err = p.communicate()
-        assert p.returncode == 0, f"{' '.join(args)} failed:\n{out}\n{err}"
-
 
 @pytest.fixture(scope="module")
 def dialogue(trained, tmp_path_factory):

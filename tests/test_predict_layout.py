@@ -1,7 +1,7 @@
 """`stages.predict --side auto` finds the speaker wherever they are (empathic/predict/layout.py).
 
 The layout rules on their own (fast), then predict end to end with the tiny models of
-test_predict.py's `trained` fixture on videos recomposed from a sample dialogue: one actor
+conftest's `trained` fixture on videos recomposed from a sample dialogue: one actor
 alone in the middle of a 640x480 frame (the face crosses the frame's middle), and three people
 side by side in 1080x480 (the dialogue's two actors and a still photo of a third who never
 speaks), where each turn must be read from its speaker's strip.
@@ -20,7 +20,7 @@ from empathic import predict as PR
 from empathic.extractors.face import side_columns
 from empathic.predict import layout as L
 from face_scenes import placed, scene_frames
-from test_predict import SR, dialogue, mixed_track, mux, predict, trained  # noqa: F401 (fixtures)
+from test_predict import SR, dialogue, mixed_track, mux, predict  # noqa: F401 (fixture)
 
 
 def test_one_person_anywhere_is_read_from_the_whole_frame():

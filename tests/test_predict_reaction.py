@@ -3,10 +3,11 @@ animated predicted listener face, a PNG strip of the K alternatives, summary col
 segments.csv (empathic/predict/reaction.py, reaction_video.py).
 
 The drawing on its own first (fast: a face that moves when the prediction moves, deterministic
-bytes), then predict end to end: the module fixture extracts the `tiny_project` corpus's audio
-and faces (5 fps) and trains a tiny reaction model (1 s listening + 1 s reply at 5 fps, 3
-epochs, one seed) in a project of its own; the test video is a sample dialogue's video stream
-with its utterance wavs mixed in (as in test_predict.py), its transcript giving the turns.
+bytes), then predict end to end: the module fixture takes conftest's `trained` project's features
+(the `tiny_project` corpus, faces at 5 fps) and trains a tiny reaction model (1 s listening + 1 s
+reply at 5 fps, 3 epochs, one seed) in a project of its own; the test video is a sample dialogue's
+video stream with its utterance wavs mixed in (as in test_predict.py), its transcript giving the
+turns.
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_project
+from conftest import make_project, run_concurrently
 from empathic.extractors.facegeom import CANONICAL
 from empathic.predict import reaction_video as V
 from empathic.training.sequences import MEASURES
 from predict_media import SR, mixed_track, mux
-from test_predict import predict, run_concurrently, transcript
+from test_predict import predict, transcript
 
 FPS, LISTEN_S, REPLY_S, K = 5, 1.0, 1.0, 4
 OVERRIDES = {
@@ -96,12 +97,13 @@ def test_mp4_and_strip_are_deterministic_and_decodable(tmp_path):
 # -- predict end to end --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def reaction_project(tiny_project, tmp_path_factory):
+def reaction_project(trained, tiny_project, tmp_path_factory):
     """(project dir with a trained tiny reaction model, truth rows of one dialogue, its video
-    with the dialogue's audio track, its transcript)."""
+    with the dialogue's audio track, its transcript). The features are the `trained` project's
+    (the same corpus and features params: faces at 5 fps), so only reaction trains here."""
     d = make_project(tmp_path_factory.mktemp("predict_reaction"), tiny_project.root, **OVERRIDES)
     shutil.copytree(tiny_project.dir / "data", d / "data")
-    run_concurrently([["stages.extract", name] for name in ("audio", "face")], d)
+    shutil.copytree(trained[0] / "features", d / "features")
     run_concurrently([["stages.train", "reaction"]], d)
     truth = tiny_project.truth
     name = sorted(truth["dialog"].unique())[0]
