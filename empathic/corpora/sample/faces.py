@@ -379,14 +379,22 @@ class ActorFace:
         if expression == "neu" and not blend:
             q = 0
         key = (expression, k, q, blend if q else "", gains)
-        if key in self.bank:
-            self.bank.move_to_end(key)
-            return self.bank[key]
         args = (expression, k / (MOUTH_LEVELS - 1), q * STRENGTH_STEP, key[3], gains)
-        self.bank[key] = got = (self.render(*args), self.target(*args))
-        while len(self.bank) > BANK_FRAMES:
-            self.bank.popitem(last=False)
-        return got
+        return recent(self.bank, key, lambda: (self.render(*args), self.target(*args)),
+                      BANK_FRAMES)
+
+
+def recent(cache: OrderedDict, key, make, keep: int):
+    """cache[key], made by make() on a miss; the cache keeps the `keep` most recently used
+    entries (a memo of a pure function: what it holds changes the cost, never the result)."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    got = make()
+    cache[key] = got
+    while len(cache) > keep:
+        cache.popitem(last=False)
+    return got
 
 
 def _placed(img: np.ndarray, m: np.ndarray, w: int, h: int) -> np.ndarray:

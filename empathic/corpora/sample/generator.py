@@ -27,7 +27,7 @@ from ...execution import ProcessExecutor
 from . import iemocap_layout as L
 from .dialogue import (CONFUSIONS, DOMINANT, EMOTIONS, PRIOR, VAD, actor_profile, annotate,  # noqa: F401
                        draw_styles, draw_turns, empathy_matrix, listening_style)
-from .faces import ActorFace, Light, Look
+from .faces import ActorFace, Light, Look, recent
 from .identity import identity_of, identity_photo
 from .film import film
 from .speech import SAMPLE_RATE, Prosody, Voice, mix_channels, room_noise, synthesize, to_int16
@@ -128,20 +128,14 @@ def actor_face(c: Sample, session: int, gender: str, shot: int = 0) -> ActorFace
     """The actor's face bank in one shot, built on first use; a process keeps the FACES_KEPT most
     recently used (a session's). In the studio: the astronaut, close, even light. As the release
     films: the actor's identity (identity.py) in the shot and the session's light."""
-    key = (c, session, gender, shot)
-    if key in _FACES:
-        _FACES.move_to_end(key)
-        return _FACES[key]
-    while _FACES and len(_FACES) >= FACES_KEPT:   # memory: a session's faces, not the corpus's
-        _FACES.popitem(last=False)
-    if c.filming == "studio":
-        _FACES[key] = ActorFace(actor_look(c, session, gender), c.width // 2, c.height)
-    else:
-        look, ident = actor_look(c, session, gender), identity_of(session, gender)
+    def make() -> ActorFace:
+        look = actor_look(c, session, gender)
+        if c.filming == "studio":
+            return ActorFace(look, c.width // 2, c.height)
         width, centre = SHOTS[shot]
-        _FACES[key] = ActorFace(look, c.width // 2, c.height, identity_photo(ident), width,
-                                centre, session_light(c, session))
-    return _FACES[key]
+        return ActorFace(look, c.width // 2, c.height, identity_photo(identity_of(session, gender)),
+                         width, centre, session_light(c, session))
+    return recent(_FACES, (c, session, gender, shot), make, FACES_KEPT)
 
 
 def speak(c: Sample, spec: DialogSpec, turns: list[dict], rng: np.random.Generator
