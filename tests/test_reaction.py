@@ -156,6 +156,29 @@ def test_per_session_row_arrays_are_the_pooled_ones(project):
         assert np.array_equal(whole, np.concatenate(per)), metric
 
 
+def test_score_and_row_arrays_computed_once_are_those_of_the_predictions_asked_for(project):
+    """score() keeps the latest predictions' per-row fr_dist / fr_corr for row_stat: what it
+    serves must be those of the predictions asked for, never another's."""
+    from empathic.scoring import reaction as R
+    task = load_task("reaction", params(appropriate_max=3))
+    rows = task.assemble(Tables.load(project / "data/pairs"), FeatureBank(project / "features"))
+    rng = np.random.default_rng(1)
+    preds = [{"reaction": rng.normal(size=(len(rows), task.k * task.t_out * 140))
+              .astype(np.float32)} for _ in range(2)]
+    app = task.appropriate(rows)
+    assert app.sum(1).max() <= 3 and app.diagonal().all()
+    for pred in preds + preds[:1]:             # the first again after the second
+        gen, real = task._seqs(rows, pred)
+        want = {"fr_dist": R.fr_dist(gen, real, app, per_input=True),
+                "fr_corr": R.fr_corr(gen, real, app, per_input=True)}
+        s = task.score(rows, pred, None)
+        for m, w in want.items():
+            assert s[m] == float(np.mean(w))
+            assert np.array_equal(task.row_stat(m, rows, pred)[0][0], w)
+        copy = {"reaction": pred["reaction"].copy()}       # equal values, another array
+        assert np.array_equal(task.row_stat("fr_dist", rows, copy)[0][0], want["fr_dist"])
+
+
 def test_figures_get_only_the_drawn_rows(project):
     from empathic.training.task import spread_rows
     assert spread_rows(10, 4).tolist() == [0, 3, 6, 9] and spread_rows(2, 4).tolist() == [0, 1]

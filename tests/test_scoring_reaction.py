@@ -215,6 +215,34 @@ def test_appropriateness_four_pairs():
         R.appropriateness(x, -1.0)
 
 
+def test_appropriateness_keeps_its_own_and_the_nearest_up_to_max_count():
+    x = np.array([[-3.0], [-1.0], [1.0], [3.0]])
+    assert np.array_equal(R.appropriateness(x, 3.0, 4), R.appropriateness(x, 3.0))
+    y = np.array([[0.0], [1.0], [3.0], [7.0]])
+    two = R.appropriateness(y, 3.0, 2)        # own + the nearest
+    assert np.array_equal(two, np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]],
+                                        bool))
+    assert np.array_equal(R.appropriateness(x, 3.0, 1), np.eye(4, dtype=bool))   # own always
+    assert np.array_equal(R.appropriateness(x, 1.0, 3), R.appropriateness(x, 1.0))  # the band first
+    dup = np.zeros((5, 2))                     # all alike: distance 0 everywhere
+    one = R.appropriateness(dup, 0.0, 1)
+    assert np.array_equal(one, np.eye(5, dtype=bool))      # its own, not an earlier twin
+    assert R.appropriateness(dup, 0.0, 2)[3].tolist() == [1, 0, 0, 1, 0]   # ties: lower index
+    rng = np.random.default_rng(3)
+    big = rng.normal(size=(300, 6))
+    capped = R.appropriateness(big, R.quantile_threshold(big, 0.3), 20)
+    assert R.n_appropriate(capped).max() == 20 and capped.diagonal().all()
+    full = R.appropriateness(big, R.quantile_threshold(big, 0.3))
+    assert not (capped & ~full).any()          # a subset of the band
+    d = R.speaker_distances(big)
+    for i in (0, 150, 299):                    # the kept are the nearest of the band
+        kept = np.flatnonzero(capped[i] & (np.arange(300) != i))
+        dropped = np.flatnonzero(full[i] & ~capped[i])
+        assert not dropped.size or d[i, kept].max() <= d[i, dropped].min()
+    with pytest.raises(ValueError):
+        R.appropriateness(x, 1.0, 0)
+
+
 # --- NME and determinism -----------------------------------------------------------------------
 
 def test_frame_nme_reuses_landmarks():

@@ -314,6 +314,7 @@ class Reaction(Training):
     wta_anneal_epochs: NonNegInt
     diversity: Annotated[float, Field(ge=0, le=100)]
     appropriate_quantile: Annotated[float, Field(ge=0, le=1)]
+    appropriate_max: PosInt
     mime_lag_s: Annotated[float, Field(ge=0, le=10)]
     max_missing: Annotated[float, Field(ge=0, le=1)]
     figure_pairs: NonNegInt

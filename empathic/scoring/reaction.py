@@ -32,8 +32,11 @@ T. Each metric returns the mean over inputs, or with `per_input=True` the (N,) v
   speaker descriptor is within `threshold` of i's (<=): the RMS difference over the columns
   that vary over the N rows, each z-scored over them (ddof 0; constant columns are left out),
   so `threshold` is in standard deviations whatever D. Symmetric, monotone in the threshold;
-  `quantile_threshold` gives the q-quantile of the off-diagonal distances as one. REACT ships
-  its matrices precomputed (neighbour_emotion_*.npy, from similar speaker behaviour).
+  `quantile_threshold` gives the q-quantile of the off-diagonal distances as one. With
+  `max_count`, row i keeps at most that many: its own and the nearest others (ties by index),
+  so that neither the measure (a closest match among more candidates is closer) nor its cost
+  grows with the number of pairs. REACT ships its matrices precomputed
+  (neighbour_emotion_*.npy, from similar speaker behaviour).
 - `frame_nme`: the standard NME (`landmarks.row_nme`) of every frame, mean over frames.
 """
 from __future__ import annotations
@@ -242,12 +245,23 @@ def speaker_distances(speaker_features) -> np.ndarray:
     return cdist(z, z) / np.sqrt(max(1, int(varies.sum())))
 
 
-def appropriateness(speaker_features, threshold: float) -> np.ndarray:
-    """(N, N) bool: row i marks pair i's own reaction and every pair within `threshold`."""
+def appropriateness(speaker_features, threshold: float, max_count: int | None = None
+                    ) -> np.ndarray:
+    """(N, N) bool: row i marks pair i's own reaction and every pair within `threshold`; with
+    `max_count`, only its own and the nearest of those, at most `max_count` in all."""
     if not threshold >= 0:
         raise ValueError(f"threshold must be >= 0, got {threshold}")
-    a = speaker_distances(speaker_features) <= threshold
+    if max_count is not None and not max_count >= 1:
+        raise ValueError(f"max_count must be >= 1, got {max_count}")
+    d = speaker_distances(speaker_features)
+    a = d <= threshold
     np.fill_diagonal(a, True)
+    if max_count is not None and len(d) > max_count:
+        np.fill_diagonal(d, -1.0)                  # its own first, then by distance and index
+        rank = np.empty(d.shape, np.int64)
+        np.put_along_axis(rank, np.argsort(d, axis=1, kind="stable"),
+                          np.arange(len(d))[None].repeat(len(d), 0), axis=1)
+        a &= rank < max_count
     return a
 
 

@@ -25,7 +25,9 @@ of the peak cross-correlation with A's measures), and `nme`, the per-frame NME o
 reconstructed shape (mean over frames and the K reactions). Appropriate reactions of a test pair:
 its own and those of the same test session whose speaker descriptor (mean and std of A's
 measures and voice descriptors over the window) lies within the `appropriate_quantile` quantile
-of the session's pairwise descriptor distances; `n_appropriate` is their mean count.
+of the session's pairwise descriptor distances, at most `appropriate_max` of them (its own and
+the nearest: a session ten times longer neither makes the closest match easier nor costs a
+hundred times the DTWs); `n_appropriate` is their mean count.
 """
 from __future__ import annotations
 
@@ -68,6 +70,8 @@ class ReactionTask(Task):
         self.windows = list(c.windows)
         self.k = c.reactions
         self.quantile, self.max_missing = float(c.appropriate_quantile), float(c.max_missing)
+        self.max_appropriate = int(c.appropriate_max)
+        self._scored: tuple | None = None      # (truth, generated, {metric: per-row array})
         self.lag = int(round(c.mime_lag_s * self.fps))
         self.figure_pairs = c.figure_pairs
         self.notes: list[str] = []
@@ -269,13 +273,28 @@ class ReactionTask(Task):
             idx = np.flatnonzero(rows.groups == g)
             d = rows.extra["desc"][idx].astype(np.float64)
             thr = R.quantile_threshold(d, self.quantile) if len(idx) > 1 else 0.0
-            a[np.ix_(idx, idx)] = R.appropriateness(d, thr)
+            a[np.ix_(idx, idx)] = R.appropriateness(d, thr, self.max_appropriate)
         return a
 
-    def score(self, truth: Rows, pred: dict, ref) -> dict[str, float]:
+    def _per_row(self, truth: Rows, pred: dict) -> dict[str, np.ndarray]:
+        """fr_dist and fr_corr per row, and the appropriate matrix, of these predictions: kept
+        for the latest (truth, predictions), which evaluation scores and then asks row_stat for
+        (the DTWs are most of its time)."""
+        got = self._scored
+        if got is not None and got[0] is truth and got[1] is pred[TARGET]:
+            return got[2]
         gen, real = self._seqs(truth, pred)
         app = self.appropriate(truth)
-        s = {"fr_corr": R.fr_corr(gen, real, app), "fr_dist": R.fr_dist(gen, real, app),
+        per = {"fr_dist": R.fr_dist(gen, real, app, per_input=True),
+               "fr_corr": R.fr_corr(gen, real, app, per_input=True), "app": app}
+        self._scored = (truth, pred[TARGET], per)
+        return per
+
+    def score(self, truth: Rows, pred: dict, ref) -> dict[str, float]:
+        gen, _ = self._seqs(truth, pred)
+        per = self._per_row(truth, pred)
+        app = per["app"]
+        s = {"fr_corr": float(np.mean(per["fr_corr"])), "fr_dist": float(np.mean(per["fr_dist"])),
              "fr_div": R.fr_div(gen) if gen.shape[1] > 1 else 0.0,
              "fr_dvs": R.fr_dvs(gen), "fr_var": R.fr_var(gen),
              "nme": self._nme(truth, pred), "n_appropriate": float(R.n_appropriate(app).mean())}
@@ -297,9 +316,7 @@ class ReactionTask(Task):
         return float(np.concatenate(per).mean())
 
     def row_stat(self, metric: str, truth: Rows, pred: dict):
-        gen, real = self._seqs(truth, pred)
-        f = R.fr_dist if metric == "fr_dist" else R.fr_corr
-        return (f(gen, real, self.appropriate(truth), per_input=True),), np.mean
+        return (self._per_row(truth, pred)[metric],), np.mean
 
     def selection_value(self, truth: Rows, pred: dict) -> float:
         return float(np.mean(self.row_stat("fr_dist", truth, pred)[0][0]))
@@ -330,7 +347,8 @@ class ReactionTask(Task):
             "scored_on": list(MEASURES),
             "appropriate": f"own reaction and those of the same test session whose speaker "
                            f"descriptor is within the {self.quantile} quantile of the session's "
-                           f"pairwise distances (empathic.scoring.reaction.appropriateness)",
+                           f"pairwise distances, at most {self.max_appropriate} (its own and "
+                           f"the nearest; empathic.scoring.reaction.appropriateness)",
             "fr_corr_fr_dist": "mean per reaction over the K (REACT sums over its 10)",
             "fr_syn": f"mean |lag| in frames of the peak cross-correlation with the speaker's "
                       f"measures within +-{self.max_lag} frames; left out where no reaction "
