@@ -33,7 +33,8 @@ from .atomic import atomic_path, room_for
 from .errors import EmpathicError
 from .store_writer import STR, FeatureWriter, Head, Row, complete
 
-__all__ = ["STR", "Features", "Head", "Row", "collect", "head_of", "read", "rows_of", "write"]
+__all__ = ["STR", "Features", "Head", "Row", "array_names", "collect", "frame_stats", "head_of",
+           "read", "read_sequences", "rows_of", "write"]
 
 
 @dataclass
@@ -176,36 +177,116 @@ def write(path: str | os.PathLike, feats: Features) -> None:
             w.close()
 
 
-def read(path: str | os.PathLike, frames: bool = True) -> Features:
-    """Read a modality file written by `write` (frames/extra only when `frames`)."""
+_MAIN = ("ids", "ok", "pooled", "pooled_names", "frames", "frame_names", "offsets")
+
+
+def read(path: str | os.PathLike, frames: bool = True,
+         extra: Sequence[str] | None = None) -> Features:
+    """Read a modality file written by `write` (frames and extra arrays only when `frames`;
+    `extra` names the extra arrays to read, None: all of them)."""
     path = Path(path)
-    if not path.is_file():
-        raise EmpathicError(f"feature file not found: {path} (run `dvc repro` to extract it)")
-    try:
-        with h5py.File(path, "r") as f:
-            ids = np.array(f["ids"].asstr()[()], dtype=object)
-            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-            for k in ("params",):
-                if isinstance(attrs.get(k), str):
-                    attrs[k] = json.loads(attrs[k])
-            seqs, frame_names, extra = None, None, {}
-            if frames and "offsets" in f:
-                off = f["offsets"][()]
-                split = lambda a: [a[off[i]:off[i + 1]] for i in range(len(ids))]  # noqa: E731
-                if "frames" in f:
-                    seqs = split(f["frames"][()])
-                if "frame_names" in f:
-                    frame_names = list(f["frame_names"].asstr()[()])
-                for name in f:
-                    if name not in ("ids", "ok", "pooled", "pooled_names", "frames", "frame_names",
-                                    "offsets"):
-                        extra[name] = split(f[name][()])
-            return Features(
-                modality=attrs.pop("modality"), ids=ids, ok=f["ok"][()],
-                pooled=f["pooled"][()], pooled_names=list(f["pooled_names"].asstr()[()]),
-                frames=seqs, frame_names=frame_names, extra=extra, attrs=attrs)
-    except (OSError, KeyError) as e:
-        raise EmpathicError(f"{path}: not a readable feature file ({e})") from None
+    with _open(path) as f:
+        ids = np.array(f["ids"].asstr()[()], dtype=object)
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        for k in ("params",):
+            if isinstance(attrs.get(k), str):
+                attrs[k] = json.loads(attrs[k])
+        seqs, frame_names, arrays = None, None, {}
+        if frames and "offsets" in f:
+            off = f["offsets"][()]
+            if "frames" in f:
+                seqs = _split(f["frames"][()], off)
+            if "frame_names" in f:
+                frame_names = list(f["frame_names"].asstr()[()])
+            for name in f:
+                if name not in _MAIN and (extra is None or name in extra):
+                    arrays[name] = _split(f[name][()], off)
+        return Features(
+            modality=attrs.pop("modality"), ids=ids, ok=f["ok"][()],
+            pooled=f["pooled"][()], pooled_names=list(f["pooled_names"].asstr()[()]),
+            frames=seqs, frame_names=frame_names, extra=arrays, attrs=attrs)
+
+
+def read_sequences(path: str | os.PathLike, name: str) -> list[np.ndarray] | None:
+    """One per-frame array of a modality file (`frames` or an extra), split per row; None
+    when the file has no such array."""
+    with _open(Path(path)) as f:
+        if name not in f or "offsets" not in f or (name in _MAIN and name != "frames"):
+            return None
+        return _split(f[name][()], f["offsets"][()])
+
+
+def array_names(path: str | os.PathLike) -> set[str]:
+    """The per-frame arrays a modality file holds (`frames` and the extras)."""
+    with _open(Path(path)) as f:
+        return {n for n in f if n not in _MAIN or n == "frames"} if "offsets" in f else set()
+
+
+def frame_stats(path: str | os.PathLike, utt_ids, cut_s, block_frames: int = 1 << 18):
+    """(values (N, 2F) float32, present (N,), ok (N,), names): `frame_mean_std` of each
+    requested row's frames that start before its `cut_s` (seconds from the utterance start;
+    inf: every frame), read a block of about `block_frames` frames at a time, so memory is a
+    block's, not the file's. Rows absent from the file are not present; failed rows, and rows
+    without such a frame, are NaN and not ok."""
+    with _open(Path(path)) as f:
+        if "frames" not in f or "frame_names" not in f:
+            raise EmpathicError(f"{path} has no frames (the task needs frame-level features)")
+        names = list(f["frame_names"].asstr()[()])
+        index = {u: i for i, u in enumerate(f["ids"].asstr()[()])}
+        ok, off = f["ok"][()], f["offsets"][()]
+        rate = float(f.attrs.get("frame_rate", 0) or 0)
+        if "times" not in f and rate <= 0:
+            raise EmpathicError(f"{path} has frames but no frame_rate nor times")
+        out = np.full((len(utt_ids), 2 * len(names)), np.nan, dtype=np.float32)
+        present = np.zeros(len(utt_ids), bool)
+        want: dict[int, list[int]] = {}
+        for r, u in enumerate(utt_ids):
+            i = index.get(u, -1)
+            present[r] = i >= 0
+            if i >= 0 and ok[i]:
+                want.setdefault(i, []).append(r)
+        rows, k = sorted(want), 0
+        while k < len(rows):
+            j = k                               # rows[k..j]: the next block
+            while j + 1 < len(rows) and off[rows[j + 1] + 1] - off[rows[k]] <= block_frames:
+                j += 1
+            lo, hi = off[rows[k]], off[rows[j] + 1]
+            fr = f["frames"][lo:hi]
+            tm = f["times"][lo:hi].reshape(-1) if "times" in f else None
+            for i in rows[k:j + 1]:
+                a, b = off[i] - lo, off[i + 1] - lo
+                t = tm[a:b] if tm is not None else np.arange(b - a) / rate
+                for r in want[i]:
+                    out[r] = frame_mean_std(fr[a:b][t < cut_s[r]], len(names))
+            k = j + 1
+    return out, present, np.isfinite(out).all(axis=1) & present, frame_stat_names(names)
+
+
+def _split(a: np.ndarray, off: np.ndarray) -> list[np.ndarray]:
+    return [a[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+
+
+class _open:
+    """h5py.File(path, "r"), or one EmpathicError line for a missing or unreadable file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        if not self.path.is_file():
+            raise EmpathicError(f"feature file not found: {self.path} (run `dvc repro` to "
+                                f"extract it)")
+        try:
+            self.f = h5py.File(self.path, "r")
+        except OSError as e:
+            raise EmpathicError(f"{self.path}: not a readable feature file ({e})") from None
+        return self.f
+
+    def __exit__(self, typ, exc, tb):
+        self.f.close()
+        if isinstance(exc, (OSError, KeyError)):
+            raise EmpathicError(f"{self.path}: not a readable feature file ({exc})") from None
+        return False
 
 
 def read_pooled(path: str | os.PathLike) -> Features:

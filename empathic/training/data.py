@@ -77,23 +77,9 @@ class FeatureBank:
     def frame_stats(self, modality: str, utt_ids, cut_s: np.ndarray):
         """(values (N, 2F), present, ok, names): the mean and std of each frame column over the
         frames that start before `cut_s` (seconds from the utterance start; inf: every frame).
-        A row without such a frame is not ok."""
-        key = f"{modality}/frames"
-        if key not in self._cache:
-            f = store.read(self.dir / f"{modality}.h5")
-            self._cache[key] = (f, f.index(), store.frame_times(f))
-        f, index, times = self._cache[key]
-        names = store.frame_stat_names(f.frame_names)
-        out = np.full((len(utt_ids), len(names)), np.nan, dtype=np.float32)
-        present = np.zeros(len(utt_ids), bool)
-        for r, (u, cut) in enumerate(zip(utt_ids, cut_s)):
-            i = index.get(u, -1)
-            if i < 0:
-                continue
-            present[r] = True
-            if f.ok[i]:
-                out[r] = store.frame_mean_std(f.frames[i][times[i] < cut], len(f.frame_names))
-        return out, present, np.isfinite(out).all(axis=1) & present, names
+        A row without such a frame is not ok. The file's frames are read a block at a time
+        (store.frame_stats), never held whole."""
+        return store.frame_stats(self.dir / f"{modality}.h5", utt_ids, cut_s)
 
     def names(self, modality: str) -> list[str]:
         return list(self.features(modality).pooled_names)

@@ -1,7 +1,8 @@
 """Frame-level features on a fixed time grid, for the tasks that predict sequences.
 
-`SequenceBank` reads the ragged frames of features/<modality>.h5 once (landmarks: also the
-aligned points, and the listener's face when the face pass wrote it) and samples any utterance on
+`SequenceBank` reads the ragged frames of features/<modality>.h5 once, and each per-frame array
+a task asks for (landmarks: the aligned points, the listener's face when the face pass wrote it)
+when first asked, and samples any utterance on
 a grid of times (seconds from the utterance start): the processed frame nearest each grid time,
 within half a grid step (face frames), or the mean of the frames inside each grid step (audio's
 10 ms descriptors). Grid times with no frame are NaN; `fill_gaps` interpolates short gaps.
@@ -20,9 +21,14 @@ MEASURES = ("mouth_open", "mouth_corner", "brow_height", "eye_open")   # reactio
 
 
 class SequenceBank:
+    """Frame-level features of features/<modality>.h5 looked up by utterance: a file's frames
+    and times are read on first use, each extra array (e.g. landmarks' points_norm) on first
+    request, so only the arrays a task asks for are held."""
+
     def __init__(self, features_dir: str | Path = "features"):
         self.dir = Path(features_dir)
         self._cache: dict[str, tuple[store.Features, dict[str, int], list[np.ndarray]]] = {}
+        self._arrays: dict[str, set[str]] = {}          # modality -> per-frame arrays it holds
         self._means: dict[tuple, np.ndarray | None] = {}
 
     @classmethod
@@ -32,17 +38,28 @@ class SequenceBank:
         for m, f in feats.items():
             if f.frames is not None:
                 bank._cache[m] = (f, f.index(), store.frame_times(f))
+                bank._arrays[m] = {"frames", *f.extra}
         return bank
 
     def _load(self, modality: str):
         if modality not in self._cache:
             path = self.dir / f"{modality}.h5"
-            f = store.read(path)
+            f = store.read(path, extra=("times",))
             if f.frames is None:
                 raise EmpathicError(f"{path} has no frames (the task needs frame-level "
                                     f"{modality} features)")
             self._cache[modality] = (f, f.index(), store.frame_times(f))
+            self._arrays[modality] = store.array_names(path)
         return self._cache[modality]
+
+    def _extra(self, modality: str, array: str) -> list[np.ndarray]:
+        f = self._load(modality)[0]
+        if array not in f.extra:
+            got = store.read_sequences(self.dir / f"{modality}.h5", array)
+            if got is None:
+                raise EmpathicError(f"{modality}.h5 has no per-frame array {array!r}")
+            f.extra[array] = got
+        return f.extra[array]
 
     def names(self, modality: str) -> list[str]:
         return list(self._load(modality)[0].frame_names)
@@ -61,7 +78,8 @@ class SequenceBank:
         return self._means[key]
 
     def has(self, modality: str, array: str) -> bool:
-        return array in self._load(modality)[0].extra
+        self._load(modality)
+        return array in self._arrays[modality]
 
     def arrays(self, modality: str, utt: str, array: str = "frames"):
         """(times (T,), values (T, ...)) of one utterance, or None if absent or failed."""
@@ -69,7 +87,7 @@ class SequenceBank:
         i = index.get(utt, -1)
         if i < 0 or not f.ok[i]:
             return None
-        values = f.frames[i] if array == "frames" else f.extra[array][i]
+        values = f.frames[i] if array == "frames" else self._extra(modality, array)[i]
         return times[i], np.asarray(values, np.float64).reshape(len(times[i]), -1)
 
     def nearest(self, modality: str, utt: str, grid: np.ndarray, step: float,
