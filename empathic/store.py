@@ -81,11 +81,21 @@ def frame_times(feats: Features) -> list[np.ndarray]:
     file has one, else frame index / `frame_rate`."""
     times = feats.extra.get("times")
     if times is None:
-        rate = float(feats.attrs.get("frame_rate", 0) or 0)
-        if rate <= 0:
-            raise EmpathicError(f"{feats.modality}.h5 has frames but no frame_rate nor times")
-        times = [np.arange(len(x)) / rate for x in feats.frames]
+        rate = _frame_rate(feats.attrs, f"{feats.modality}.h5")
+        times = [_index_times(len(x), rate) for x in feats.frames]
     return [np.asarray(t).reshape(-1) for t in times]
+
+
+def _frame_rate(attrs, what) -> float:
+    """The frame rate of a file without a `times` array (frame i starts at i / rate)."""
+    rate = float(attrs.get("frame_rate", 0) or 0)
+    if rate <= 0:
+        raise EmpathicError(f"{what} has frames but no frame_rate nor times")
+    return rate
+
+
+def _index_times(n: int, rate: float) -> np.ndarray:
+    return np.arange(n) / rate
 
 
 def frame_stat_names(frame_names: Sequence[str]) -> list[str]:
@@ -234,9 +244,7 @@ def frame_stats(path: str | os.PathLike, utt_ids, cut_s, block_frames: int = 1 <
         names = list(f["frame_names"].asstr()[()])
         index = {u: i for i, u in enumerate(f["ids"].asstr()[()])}
         ok, off = f["ok"][()], f["offsets"][()]
-        rate = float(f.attrs.get("frame_rate", 0) or 0)
-        if "times" not in f and rate <= 0:
-            raise EmpathicError(f"{path} has frames but no frame_rate nor times")
+        rate = None if "times" in f else _frame_rate(f.attrs, path)
         out = np.full((len(utt_ids), 2 * len(names)), np.nan, dtype=np.float32)
         present = np.zeros(len(utt_ids), bool)
         want: dict[int, list[int]] = {}
@@ -255,7 +263,7 @@ def frame_stats(path: str | os.PathLike, utt_ids, cut_s, block_frames: int = 1 <
             tm = f["times"][lo:hi].reshape(-1) if "times" in f else None
             for i in rows[k:j + 1]:
                 a, b = off[i] - lo, off[i + 1] - lo
-                t = tm[a:b] if tm is not None else np.arange(b - a) / rate
+                t = tm[a:b] if tm is not None else _index_times(b - a, rate)
                 for r in want[i]:
                     out[r] = frame_mean_std(fr[a:b][t < cut_s[r]], len(names))
             k = j + 1

@@ -175,8 +175,6 @@ def test_score_and_row_arrays_computed_once_are_those_of_the_predictions_asked_f
         for m, w in want.items():
             assert s[m] == float(np.mean(w))
             assert np.array_equal(task.row_stat(m, rows, pred)[0][0], w)
-        copy = {"reaction": pred["reaction"].copy()}       # equal values, another array
-        assert np.array_equal(task.row_stat("fr_dist", rows, copy)[0][0], want["fr_dist"])
 
 
 def test_figures_get_only_the_drawn_rows(project):

@@ -258,9 +258,7 @@ def appropriateness(speaker_features, threshold: float, max_count: int | None = 
     np.fill_diagonal(a, True)
     if max_count is not None and len(d) > max_count:
         np.fill_diagonal(d, -1.0)                  # its own first, then by distance and index
-        rank = np.empty(d.shape, np.int64)
-        np.put_along_axis(rank, np.argsort(d, axis=1, kind="stable"),
-                          np.arange(len(d))[None].repeat(len(d), 0), axis=1)
+        rank = np.argsort(np.argsort(d, axis=1, kind="stable"), axis=1)
         a &= rank < max_count
     return a
 

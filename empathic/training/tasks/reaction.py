@@ -277,23 +277,22 @@ class ReactionTask(Task):
         return a
 
     def _per_row(self, truth: Rows, pred: dict) -> dict[str, np.ndarray]:
-        """fr_dist and fr_corr per row, and the appropriate matrix, of these predictions: kept
-        for the latest (truth, predictions), which evaluation scores and then asks row_stat for
-        (the DTWs are most of its time)."""
+        """fr_dist and fr_corr per row, the appropriate matrix and the generated reactions
+        (`gen`, float64) of these predictions, kept for the latest (truth, predictions): evaluation
+        scores them and then asks row_stat for the same (the DTWs are most of its time)."""
         got = self._scored
         if got is not None and got[0] is truth and got[1] is pred[TARGET]:
             return got[2]
         gen, real = self._seqs(truth, pred)
         app = self.appropriate(truth)
         per = {"fr_dist": R.fr_dist(gen, real, app, per_input=True),
-               "fr_corr": R.fr_corr(gen, real, app, per_input=True), "app": app}
+               "fr_corr": R.fr_corr(gen, real, app, per_input=True), "app": app, "gen": gen}
         self._scored = (truth, pred[TARGET], per)
         return per
 
     def score(self, truth: Rows, pred: dict, ref) -> dict[str, float]:
-        gen, _ = self._seqs(truth, pred)
         per = self._per_row(truth, pred)
-        app = per["app"]
+        gen, app = per["gen"], per["app"]
         s = {"fr_corr": float(np.mean(per["fr_corr"])), "fr_dist": float(np.mean(per["fr_dist"])),
              "fr_div": R.fr_div(gen) if gen.shape[1] > 1 else 0.0,
              "fr_dvs": R.fr_dvs(gen), "fr_var": R.fr_var(gen),
